@@ -1,0 +1,55 @@
+from django.db.models import Q, QuerySet
+
+from apps.alerts.models import Alert, AlertRule, NotificationChannel
+from apps.alerts.rules import Point, RuleParams
+from apps.layers.models import Layer, PrintJob
+from apps.machines.models import Machine
+
+_PARAM_FIELDS = list(RuleParams.__dataclass_fields__)
+
+
+def alert_rule_for(*, machine: Machine) -> RuleParams | None:
+    """The machine's own rule, else the fleet default, else the built-in defaults.
+
+    None when the rule that applies is switched off.
+    """
+    rule = (
+        AlertRule.objects.filter(Q(machine=machine) | Q(machine__isnull=True))
+        .order_by("machine_id")  # the machine's row sorts before the NULL one
+        .first()
+    )
+    if rule is None:
+        return RuleParams()
+    if not rule.is_active:
+        return None
+    return RuleParams(**{name: getattr(rule, name) for name in _PARAM_FIELDS})
+
+
+def job_recent_points(*, job: PrintJob, limit: int) -> list[Point]:
+    """The job's newest scored layers as (index, score/threshold), oldest first."""
+    rows = (
+        Layer.objects.filter(job=job, status=Layer.Status.SCORED, current_score__isnull=False)
+        .order_by("-index")
+        .values_list("index", "current_score__score", "current_score__threshold")[:limit]
+    )
+    return [
+        Point(index, score / threshold if threshold else float("inf")) for index, score, threshold in reversed(rows)
+    ]
+
+
+def alert_unresolved_for_job(*, job: PrintJob) -> Alert | None:
+    return Alert.objects.filter(job=job).exclude(status=Alert.Status.RESOLVED).first()
+
+
+def alert_last_for_job(*, job: PrintJob) -> Alert | None:
+    return Alert.objects.filter(job=job).order_by("-last_layer_index").first()
+
+
+def alert_list() -> QuerySet[Alert]:
+    return Alert.objects.select_related("machine", "job", "acknowledged_by", "resolved_by").prefetch_related(
+        "layers", "deliveries"
+    )
+
+
+def channels_for(*, machine: Machine) -> QuerySet[NotificationChannel]:
+    return NotificationChannel.objects.filter(Q(machine=machine) | Q(machine__isnull=True), is_active=True)

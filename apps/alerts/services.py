@@ -1,0 +1,127 @@
+"""Alert evaluation and lifecycle. Notifications are in notifications.py and delivery.py."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.alerts.models import Alert, Severity
+from apps.alerts.notifications import notifications_dispatch
+from apps.alerts.rules import EWM_MEMORY, in_cooldown, rules_verdict
+from apps.alerts.selectors import (
+    alert_last_for_job,
+    alert_rule_for,
+    alert_unresolved_for_job,
+    job_recent_points,
+)
+from apps.layers.models import Label, LabelValue, Layer, PrintJob
+from apps.layers.services import layers_label_bulk
+
+FEEDBACK_LABELS = {
+    Alert.Outcome.FALSE_ALARM: LabelValue.GOOD,
+    Alert.Outcome.CONFIRMED: LabelValue.DEFECTIVE,
+}
+
+
+class AlertStateError(ValueError):
+    """The alert is not in a state that allows this step (e.g. resolving it twice)."""
+
+
+def alert_rules_enqueue(*, layer_id: int, score_id: int) -> None:
+    """The after-scoring hook: evaluation runs on the default queue, never inside scoring."""
+    from workers.alerts import evaluate_alert_rules
+
+    transaction.on_commit(lambda: evaluate_alert_rules.delay(layer_id))
+
+
+def alert_rules_evaluate(*, layer_id: int) -> Alert | None:
+    """Evaluates the rules on the window ending at the job's newest scored layer.
+
+    Returns the alert that was opened or updated, if any. Safe to run again and concurrently.
+    """
+    layer = Layer.objects.select_related("machine").filter(pk=layer_id).first()
+    if layer is None:
+        return None
+    params = alert_rule_for(machine=layer.machine)
+    if params is None:
+        return None
+    with transaction.atomic():
+        # Serialises evaluations of one job, so two workers scoring adjacent layers of it see each
+        # other's alert. The partial unique constraint on Alert is the backstop.
+        job = PrintJob.objects.select_for_update().get(pk=layer.job_id)
+        points = job_recent_points(job=job, limit=max(params.window_layers, EWM_MEMORY))
+        verdict = rules_verdict(params=params, points=points)
+        if verdict is None:
+            return None
+        newest = points[-1].index
+        layers = list(Layer.objects.filter(job=job, index__in=verdict.layer_indexes))
+        alert = alert_unresolved_for_job(job=job)
+        if alert is not None:
+            return _alert_absorb(alert=alert, verdict=verdict, newest=newest, layers=layers)
+        last = alert_last_for_job(job=job)
+        if last is not None and in_cooldown(
+            params=params, verdict=verdict, index=newest, last_index=last.last_layer_index, last_severity=last.severity
+        ):
+            return None
+        alert = Alert.objects.create(
+            machine=layer.machine,
+            job=job,
+            severity=verdict.severity,
+            reason=verdict.reason,
+            last_layer_index=newest,
+        )
+        alert.layers.add(*layers)
+        notifications_dispatch(alert=alert, event="opened")
+    return alert
+
+
+def _alert_absorb(*, alert: Alert, verdict, newest: int, layers: list[Layer]) -> Alert:
+    """An open alert takes the new layers; a warning that turns critical is escalated once."""
+    alert.layers.add(*layers)
+    alert.last_layer_index = max(alert.last_layer_index, newest)
+    fields = ["last_layer_index"]
+    escalate = alert.severity == Severity.WARNING and verdict.severity == Severity.CRITICAL
+    if escalate:
+        alert.severity, alert.reason = Severity.CRITICAL, verdict.reason
+        fields += ["severity", "reason"]
+    alert.save(update_fields=fields)
+    if escalate:
+        notifications_dispatch(alert=alert, event="escalated")
+    return alert
+
+
+def alert_acknowledge(*, alert: Alert, user) -> Alert:
+    # A conditional UPDATE: of two operators clicking at once, the first one is recorded.
+    Alert.objects.filter(pk=alert.pk, status=Alert.Status.OPEN).update(
+        status=Alert.Status.ACKNOWLEDGED, acknowledged_at=timezone.now(), acknowledged_by=user
+    )
+    alert.refresh_from_db()
+    if alert.status == Alert.Status.RESOLVED:
+        raise AlertStateError("This alert is already resolved.")
+    return alert
+
+
+@transaction.atomic
+def alert_resolve(*, alert: Alert, user, outcome: str = "") -> Alert:
+    """Resolves the alert. A false alarm labels its layers good, a confirmed one defective."""
+    if outcome and outcome not in Alert.Outcome.values:
+        raise ValueError(f"Unknown outcome {outcome!r}; use one of {', '.join(Alert.Outcome.values)}.")
+    # The job lock keeps a concurrent evaluation from adding layers after they were labeled.
+    PrintJob.objects.select_for_update().filter(pk=alert.job_id).first()
+    now = timezone.now()
+    updated = (
+        Alert.objects.filter(pk=alert.pk)
+        .exclude(status=Alert.Status.RESOLVED)
+        .update(status=Alert.Status.RESOLVED, resolved_at=now, resolved_by=user, outcome=outcome)
+    )
+    if not updated:
+        raise AlertStateError("This alert is already resolved.")
+    # Resolving skips acknowledging: record who took it, so "who and when" is never empty.
+    Alert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(acknowledged_at=now, acknowledged_by=user)
+    if outcome in FEEDBACK_LABELS:
+        layers_label_bulk(
+            layer_ids=list(alert.layers.values_list("pk", flat=True)),
+            value=FEEDBACK_LABELS[outcome],
+            user=user,
+            source=Label.Source.ALERT_FEEDBACK,
+        )
+    alert.refresh_from_db()
+    return alert

@@ -1,0 +1,63 @@
+"""Starts the web server, a separate Celery worker and the simulated printers, and stops them together."""
+
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+from django.core.management.base import BaseCommand
+
+
+def _wait_for(url: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
+class Command(BaseCommand):
+    help = "Runs the demo: web server on :8000, a scoring worker process and three simulated printers."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--interval", type=float, default=2.0)
+        parser.add_argument("--duration", type=float, default=0, help="Stop after this many seconds (0: never).")
+
+    def handle(self, *args, port: int, interval: float, duration: float, **options):
+        python = sys.executable
+        url = f"http://127.0.0.1:{port}"
+        commands = {
+            "web": [python, "manage.py", "runserver", f"0.0.0.0:{port}", "--noreload"],
+            "worker": [python, "-m", "celery", "-A", "config", "worker", "-Q", "scoring,training,default",
+                       "-P", "solo", "--prefetch-multiplier", "64", "-l", "warning"],
+        }
+        processes = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
+        try:
+            if not _wait_for(f"{url}/accounts/login/", 60):
+                self.stderr.write("The web server did not come up.")
+                return
+            processes["printers"] = subprocess.Popen(
+                [python, "manage.py", "simulate_printers", "--url", url, "--interval", str(interval)]
+            )
+            self.stdout.write(self.style.SUCCESS(f"\nlayerwatch is running: open {url}/ (Ctrl-C stops everything)\n"))
+            started = time.monotonic()
+            while all(p.poll() is None for p in processes.values()):
+                if duration and time.monotonic() - started > duration:
+                    break
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for process in processes.values():
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            for process in processes.values():
+                try:
+                    process.wait(15)
+                except subprocess.TimeoutExpired:
+                    process.kill()

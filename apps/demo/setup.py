@@ -1,0 +1,70 @@
+"""Sets up the demo: an operator login, three machines with tokens, and a trained model each."""
+
+import json
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+
+from apps.demo.printers import machine_seed, png_bytes
+from apps.layers.models import Label, LabelValue
+from apps.layers.services import label_submit, layer_ingest
+from apps.machines.models import Machine
+from apps.machines.services import machine_create, machine_rotate_token
+from apps.scoring.selectors import model_version_active
+from apps.scoring.training import model_version_activate, model_version_create, model_version_train
+from ml.synthetic import generate_job
+
+DEMO_MACHINES = ("Printer A", "Printer B", "Printer C")
+TRAINING_JOB = "demo-training"
+
+
+def operator_ensure(*, username: str, password: str | None) -> str:
+    password = password or secrets.token_urlsafe(9)
+    user, _ = get_user_model().objects.get_or_create(username=username)
+    user.is_staff = user.is_superuser = True  # the demo operator also manages machines and models
+    user.set_password(password)
+    user.save()
+    return password
+
+
+def machines_ensure(*, tokens_file: Path) -> dict[str, Machine]:
+    """Creates the demo machines, or issues fresh tokens for existing ones (tokens are shown once)."""
+    tokens, machines = {}, {}
+    for name in DEMO_MACHINES:
+        machine = Machine.objects.filter(name=name).first()
+        if machine is None:
+            created = machine_create(name=name)
+            machine, token = created.machine, created.token
+        else:
+            token = machine_rotate_token(machine=machine)
+        tokens[machine.slug] = token
+        machines[machine.slug] = machine
+    tokens_file.parent.mkdir(parents=True, exist_ok=True)
+    tokens_file.write_text(json.dumps(tokens, indent=2))
+    os.chmod(tokens_file, 0o600)
+    return machines
+
+
+def training_layers_ensure(*, machine: Machine, n_layers: int, size: int) -> None:
+    """Good synthetic layers from the machine's own look, labeled good, for its first model."""
+    layers = generate_job(seed=machine_seed(machine.slug) * 1000 + 999, n_layers=n_layers, size=size)
+    for layer in layers:
+        result = layer_ingest(
+            machine=machine, job_id=TRAINING_JOB, index=layer.index, data=png_bytes(layer.image), enqueue=False
+        )
+        if result.layer.label != LabelValue.GOOD:
+            label_submit(layer=result.layer, value=LabelValue.GOOD, source=Label.Source.IMPORT)
+
+
+def model_ensure(*, machine: Machine, epochs: int, retrain: bool, log: Callable[[str], None]) -> None:
+    if model_version_active(machine=machine) and not retrain:
+        log(f"{machine.name}: already has an active model (use --retrain to train again).")
+        return
+    version = model_version_create(machine=machine)
+    log(f"{machine.name}: training v{version.version} for {epochs} epochs…")
+    version = model_version_train(version=version, epochs=epochs)
+    model_version_activate(version=version)
+    log(f"{machine.name}: v{version.version} active, threshold {version.threshold:.5g} ({version.calibration_method}).")

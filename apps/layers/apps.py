@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class LayersConfig(AppConfig):
+    name = "apps.layers"

@@ -1,0 +1,104 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from apps.machines.models import Machine
+
+
+class PrintJob(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        FINISHED = "finished"
+        ABORTED = "aborted"
+
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="jobs")
+    job_id = models.CharField(max_length=200, help_text="The printer's own job id.")
+    name = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    expected_layers = models.PositiveIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_layer_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["machine", "job_id"], name="job_id_unique_per_machine"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.machine.slug}/{self.job_id}"
+
+
+class LabelValue(models.TextChoices):
+    GOOD = "good"
+    DEFECTIVE = "defective"
+    UNSURE = "unsure"
+
+
+def layer_upload_path(layer: "Layer", filename: str) -> str:
+    return f"layers/{layer.machine.slug}/{layer.job_id}/{filename}"
+
+
+class Layer(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        SCORED = "scored"
+        FAILED = "failed"
+        # Stored but not scored, for a stated reason (no model yet); not an error.
+        UNSCORED = "unscored"
+
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="layers")
+    job = models.ForeignKey(PrintJob, on_delete=models.CASCADE, related_name="layers")
+    index = models.PositiveIntegerField()
+    image = models.FileField(upload_to=layer_upload_path, max_length=300)
+    sha256 = models.CharField(max_length=64)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    captured_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True, help_text="Why the layer failed or is not scored.")
+    current_score = models.ForeignKey(
+        "scoring.LayerScore", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The latest label, kept here so that lists filter on it without a subquery.
+    label = models.CharField(max_length=16, choices=LabelValue.choices, blank=True)
+
+    class Meta:
+        ordering = ["job_id", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "index"], name="layer_index_unique_per_job"),
+        ]
+        indexes = [
+            models.Index(fields=["machine", "status"]),
+            models.Index(fields=["machine", "-received_at"]),
+            models.Index(fields=["status", "enqueued_at"]),
+            models.Index(fields=["label"], condition=~Q(label=""), name="layer_labeled"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job} #{self.index}"
+
+
+class Label(models.Model):
+    """An operator's verdict. Append-only: the newest row for a layer is the one that counts."""
+
+    class Source(models.TextChoices):
+        OPERATOR = "operator"
+        ADMIN_BULK = "admin_bulk"
+        IMPORT = "import"
+        ALERT_FEEDBACK = "alert_feedback"
+
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="labels")
+    value = models.CharField(max_length=16, choices=LabelValue.choices)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.OPERATOR)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.layer}: {self.value}"

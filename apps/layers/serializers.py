@@ -1,0 +1,94 @@
+from django.urls import reverse
+from rest_framework import serializers
+
+from apps.layers.models import LabelValue, Layer, PrintJob
+
+
+class LayerUploadInput(serializers.Serializer):
+    # A FileField, not an ImageField: "not an image" must answer 415, not 400.
+    image = serializers.FileField()
+    job = serializers.RegexField(
+        r"^[\w.\-:]+$",
+        max_length=200,
+        error_messages={"invalid": "Use letters, digits and . _ - : only."},
+    )
+    layer = serializers.IntegerField(min_value=0, max_value=10_000_000)
+    captured_at = serializers.DateTimeField(required=False)
+
+
+def _absolute(request, name: str, layer_id: int) -> str:
+    return request.build_absolute_uri(reverse(name, args=[layer_id]))
+
+
+class LayerAcceptedOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    machine = serializers.CharField(source="machine.slug")
+    job = serializers.CharField(source="job.job_id")
+    layer = serializers.IntegerField(source="index")
+    status = serializers.CharField()
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, layer: Layer) -> str:
+        return _absolute(self.context["request"], "api:layer-detail", layer.pk)
+
+
+class LayerOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    machine = serializers.CharField(source="machine.slug")
+    job = serializers.CharField(source="job.job_id")
+    layer = serializers.IntegerField(source="index")
+    status = serializers.CharField()
+    score = serializers.FloatField(source="current_score.score", allow_null=True, default=None)
+    threshold = serializers.FloatField(source="current_score.threshold", allow_null=True, default=None)
+    anomalous = serializers.BooleanField(source="current_score.anomalous", allow_null=True, default=None)
+    model_version = serializers.IntegerField(
+        source="current_score.model_version.version", allow_null=True, default=None
+    )
+    scorer = serializers.CharField(source="current_score.scorer", allow_null=True, default=None)
+    label = serializers.CharField(allow_blank=True)
+    image_url = serializers.SerializerMethodField()
+    heatmap_url = serializers.SerializerMethodField()
+    reconstruction_url = serializers.SerializerMethodField()
+    captured_at = serializers.DateTimeField(allow_null=True)
+    received_at = serializers.DateTimeField()
+    scored_at = serializers.DateTimeField(source="current_score.scored_at", allow_null=True, default=None)
+    error = serializers.CharField(allow_blank=True)
+
+    def get_image_url(self, layer: Layer) -> str:
+        return _absolute(self.context["request"], "api:layer-image", layer.pk)
+
+    def get_heatmap_url(self, layer: Layer) -> str | None:
+        if layer.current_score_id is None:
+            return None
+        return _absolute(self.context["request"], "api:layer-heatmap", layer.pk)
+
+    def get_reconstruction_url(self, layer: Layer) -> str | None:
+        if layer.current_score_id is None:
+            return None
+        return _absolute(self.context["request"], "api:layer-reconstruction", layer.pk)
+
+
+class LabelInput(serializers.Serializer):
+    label = serializers.ChoiceField(choices=LabelValue.choices)
+
+
+class LabelOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    layer = serializers.IntegerField(source="layer_id")
+    label = serializers.CharField(source="value")
+    source = serializers.CharField()
+    user = serializers.CharField(source="user.username", allow_null=True, default=None)
+    created_at = serializers.DateTimeField()
+
+
+class JobOutput(serializers.ModelSerializer):
+    machine = serializers.CharField(source="machine.slug")
+    layer_count = serializers.IntegerField(read_only=True)
+    anomalous_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = PrintJob
+        fields = [
+            "id", "machine", "job_id", "name", "status", "expected_layers", "started_at",
+            "finished_at", "last_layer_at", "layer_count", "anomalous_count",
+        ]

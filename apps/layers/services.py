@@ -1,0 +1,118 @@
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.layers.imaging import image_inspect
+from apps.layers.models import Label, LabelValue, Layer, PrintJob
+from apps.machines.models import Machine
+
+
+class LayerConflict(Exception):
+    """The same (machine, job, layer) was already uploaded with different bytes."""
+
+    def __init__(self, layer: Layer) -> None:
+        super().__init__(
+            f"Layer {layer.index} of job {layer.job.job_id!r} was already uploaded with different "
+            f"content (sha256 {layer.sha256})."
+        )
+        self.layer = layer
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    layer: Layer
+    created: bool
+
+
+def _existing_layer(*, machine: Machine, job_id: str, index: int) -> Layer | None:
+    return (
+        Layer.objects.select_related("job", "machine")
+        .filter(machine=machine, job__job_id=job_id, index=index)
+        .first()
+    )
+
+
+def _same_or_conflict(layer: Layer, sha256: str) -> IngestResult:
+    if layer.sha256 != sha256:
+        raise LayerConflict(layer)
+    return IngestResult(layer=layer, created=False)
+
+
+def layer_ingest(
+    *,
+    machine: Machine,
+    job_id: str,
+    index: int,
+    data: bytes,
+    captured_at: datetime | None = None,
+    enqueue: bool = True,
+) -> IngestResult:
+    """Stores an uploaded layer image and queues it for scoring once the row is committed.
+
+    A retry with identical bytes returns the stored layer unchanged (idempotent); different
+    bytes for the same slot raise LayerConflict. ImageRejected/ImageTooLarge come from checking.
+    """
+    sha256 = hashlib.sha256(data).hexdigest()
+    existing = _existing_layer(machine=machine, job_id=job_id, index=index)
+    if existing is not None:
+        return _same_or_conflict(existing, sha256)
+    extension, width, height = image_inspect(data)
+    try:
+        with transaction.atomic():
+            job, _ = PrintJob.objects.get_or_create(machine=machine, job_id=job_id)
+            layer = Layer(
+                machine=machine,
+                job=job,
+                index=index,
+                sha256=sha256,
+                width=width,
+                height=height,
+                captured_at=captured_at,
+                enqueued_at=timezone.now() if enqueue else None,
+            )
+            layer.image.save(f"{index:06d}-{sha256[:12]}.{extension}", ContentFile(data), save=False)
+            layer.save()
+            PrintJob.objects.filter(pk=job.pk).update(last_layer_at=layer.received_at)
+            if enqueue:
+                layer_enqueue_scoring_on_commit(layer_id=layer.pk)
+    except IntegrityError:
+        # Two uploads of the same slot raced; the loser answers as a retry would.
+        winner = _existing_layer(machine=machine, job_id=job_id, index=index)
+        if winner is None:
+            raise
+        return _same_or_conflict(winner, sha256)
+    return IngestResult(layer=layer, created=True)
+
+
+def layer_enqueue_scoring_on_commit(*, layer_id: int) -> None:
+    from workers.scoring import score_layer
+
+    transaction.on_commit(lambda: score_layer.delay(layer_id))
+
+
+@transaction.atomic
+def label_submit(
+    *, layer: Layer, value: str, user=None, source: str = Label.Source.OPERATOR
+) -> Label:
+    if value not in LabelValue.values:
+        raise ValueError(f"Unknown label {value!r}; use one of {', '.join(LabelValue.values)}.")
+    label = Label.objects.create(layer=layer, value=value, user=user, source=source)
+    Layer.objects.filter(pk=layer.pk).update(label=value)
+    layer.label = value
+    return label
+
+
+@transaction.atomic
+def layers_label_bulk(*, layer_ids: list[int], value: str, user=None, source: str) -> int:
+    if value not in LabelValue.values:
+        raise ValueError(f"Unknown label {value!r}.")
+    ids = list(Layer.objects.filter(pk__in=layer_ids).values_list("pk", flat=True))
+    Label.objects.bulk_create(
+        [Label(layer_id=pk, value=value, user=user, source=source) for pk in ids]
+    )
+    Layer.objects.filter(pk__in=ids).update(label=value)
+    return len(ids)

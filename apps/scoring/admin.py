@@ -1,0 +1,28 @@
+from django.contrib import admin, messages
+
+from apps.scoring.models import LayerScore, ModelVersion
+from apps.scoring.training import model_version_activate
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = ["machine", "version", "scorer", "status", "threshold", "calibration_method", "created_at"]
+    list_filter = ["machine", "status", "scorer"]
+    readonly_fields = ["sha256", "training_set", "metrics", "progress", "trained_at", "activated_at"]
+    actions = ["activate"]
+
+    @admin.action(description="Activate the selected version")
+    def activate(self, request, queryset):
+        for version in queryset:
+            try:
+                model_version_activate(version=version)
+            except ValueError as error:
+                self.message_user(request, str(error), messages.ERROR)
+
+
+@admin.register(LayerScore)
+class LayerScoreAdmin(admin.ModelAdmin):
+    list_display = ["layer", "scorer", "score", "threshold", "anomalous", "scored_at"]
+    list_filter = ["anomalous", "scorer", "model_version__machine"]
+    list_select_related = ["layer__job__machine", "layer__machine"]
+    raw_id_fields = ["layer", "model_version"]

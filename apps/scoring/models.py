@@ -1,0 +1,77 @@
+from django.db import models
+from django.db.models import Q
+
+from apps.layers.models import Layer
+from apps.machines.models import Machine
+
+
+def artifact_path(version: "ModelVersion", filename: str) -> str:
+    return f"models/{version.machine.slug}/v{version.version}-{version.scorer}.keras"
+
+
+def heatmap_path(score: "LayerScore", filename: str) -> str:
+    return f"heatmaps/{score.layer.machine.slug}/{score.layer_id}-mv{score.model_version_id}-{filename}"
+
+
+class ModelVersion(models.Model):
+    """A trained scorer for one machine, with its calibrated threshold."""
+
+    class Status(models.TextChoices):
+        TRAINING = "training"
+        READY = "ready"
+        ACTIVE = "active"
+        RETIRED = "retired"
+        FAILED = "failed"
+
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="model_versions")
+    version = models.PositiveIntegerField()
+    scorer = models.CharField(max_length=50)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRAINING)
+    artifact = models.FileField(upload_to=artifact_path, max_length=300, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    config = models.JSONField(default=dict, blank=True)
+    training_set = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    threshold = models.FloatField(null=True, blank=True)
+    calibration_method = models.CharField(max_length=32, blank=True)
+    progress = models.FloatField(default=0.0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    trained_at = models.DateTimeField(null=True, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["machine_id", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["machine", "version"], name="model_version_unique"),
+            models.UniqueConstraint(
+                fields=["machine"], condition=Q(status="active"), name="one_active_model_per_machine"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.machine.slug} v{self.version} ({self.scorer})"
+
+
+class LayerScore(models.Model):
+    """A layer scored by one model version. Scoring the same pair again reuses this row."""
+
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="scores")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="scores")
+    scorer = models.CharField(max_length=50)
+    score = models.FloatField()
+    threshold = models.FloatField()
+    anomalous = models.BooleanField()
+    heatmap = models.FileField(upload_to=heatmap_path, max_length=300)
+    reconstruction = models.FileField(upload_to=heatmap_path, max_length=300, blank=True)
+    scored_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-scored_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["layer", "model_version"], name="one_score_per_model"),
+        ]
+        indexes = [models.Index(fields=["model_version", "anomalous"])]
+
+    def __str__(self) -> str:
+        return f"{self.layer}: {self.score:.4g} ({self.scorer})"

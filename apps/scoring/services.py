@@ -1,0 +1,110 @@
+"""Scoring layers with their machine's active model version."""
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+
+from apps.layers.imaging import read_image_array
+from apps.layers.models import Layer
+from apps.scoring import model_cache, on_scored
+from apps.scoring.models import LayerScore, ModelVersion
+from apps.scoring.rendering import grayscale_png, heatmap_png
+from apps.scoring.selectors import model_version_active
+from ml.preprocess import preprocess
+
+logger = logging.getLogger(__name__)
+
+SCORABLE = (Layer.Status.QUEUED, Layer.Status.UNSCORED, Layer.Status.FAILED)
+
+
+def no_model_reason(machine) -> str:
+    return f"Not scored: machine {machine.name} has no active model yet. Train one to start watching."
+
+
+def layers_score(*, layer_ids: Sequence[int]) -> list[LayerScore]:
+    """Scores the given layers in batches per machine. Safe to call again for the same ids."""
+    layers = Layer.objects.select_related("machine", "current_score").filter(pk__in=layer_ids)
+    by_machine: dict[int, list[Layer]] = defaultdict(list)
+    for layer in layers:
+        by_machine[layer.machine_id].append(layer)
+    scores: list[LayerScore] = []
+    for machine_layers in by_machine.values():
+        scores.extend(_score_machine_layers(machine_layers))
+    return scores
+
+
+def _score_machine_layers(layers: list[Layer]) -> list[LayerScore]:
+    machine = layers[0].machine
+    version = model_version_active(machine=machine)
+    if version is None:
+        Layer.objects.filter(pk__in=[lr.pk for lr in layers], status__in=SCORABLE).update(
+            status=Layer.Status.UNSCORED, error=no_model_reason(machine)
+        )
+        return []
+    done = {s.layer_id: s for s in LayerScore.objects.filter(model_version=version, layer__in=layers)}
+    # Already scored by this version (a retried task): only make sure the layer points at it.
+    results = [_layer_mark_scored(layer=lr, score=done[lr.pk]) for lr in layers if lr.pk in done]
+    pending, arrays = [], []
+    for layer in layers:
+        if layer.pk in done:
+            continue
+        try:
+            arrays.append(preprocess(read_image_array(layer.image)))
+            pending.append(layer)
+        except Exception as error:  # a corrupt or missing file fails this layer only
+            logger.exception("Layer %s could not be read", layer.pk)
+            Layer.objects.filter(pk=layer.pk).update(
+                status=Layer.Status.FAILED, error=f"Could not read the stored image: {error}"
+            )
+    if pending:
+        scorer = model_cache.scorer_for(version)
+        result = scorer.score(np.stack(arrays))
+        for i, layer in enumerate(pending):
+            score = _layer_score_store(
+                layer=layer,
+                version=version,
+                score=float(result.scores[i]),
+                heatmap=heatmap_png(result.heatmaps[i], vmax=scorer.heatmap_vmax),
+                reconstruction=grayscale_png(result.reconstructions[i]),
+            )
+            results.append(_layer_mark_scored(layer=layer, score=score))
+    return results
+
+
+def _layer_score_store(
+    *, layer: Layer, version: ModelVersion, score: float, heatmap: bytes, reconstruction: bytes
+) -> LayerScore:
+    threshold = float(version.threshold)
+    row = LayerScore(
+        layer=layer,
+        model_version=version,
+        scorer=version.scorer,
+        score=score,
+        threshold=threshold,
+        anomalous=score > threshold,
+    )
+    row.heatmap.save("heatmap.png", ContentFile(heatmap), save=False)
+    row.reconstruction.save("reconstruction.png", ContentFile(reconstruction), save=False)
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:
+        # Another worker stored this (layer, version) first: keep theirs, drop our files.
+        row.heatmap.delete(save=False)
+        row.reconstruction.delete(save=False)
+        row = LayerScore.objects.get(layer=layer, model_version=version)
+    return row
+
+
+def _layer_mark_scored(*, layer: Layer, score: LayerScore) -> LayerScore:
+    with transaction.atomic():
+        updated = Layer.objects.filter(pk=layer.pk).exclude(
+            status=Layer.Status.SCORED, current_score=score
+        ).update(status=Layer.Status.SCORED, current_score=score, error="")
+        if updated:
+            transaction.on_commit(lambda: on_scored.send(layer_id=layer.pk, score_id=score.pk))
+    return score

@@ -1,0 +1,92 @@
+"""Scoring uploaded images on the fly, and drawing a model's 16 bottleneck feature maps. Nothing
+is stored: this is for looking, not for the record."""
+
+import base64
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from apps.layers.imaging import image_inspect, image_to_array
+from apps.scoring import model_cache
+from apps.scoring.models import ModelVersion
+from apps.scoring.rendering import grayscale_png, heatmap_png
+from ml.preprocess import preprocess
+
+FEATURE_TILE = 64  # each 32x32 map drawn at twice its size
+
+
+@dataclass
+class Analysis:
+    name: str
+    score: float
+    threshold: float
+    anomalous: bool
+    heatmap: bytes
+    reconstruction: bytes
+    features: list[bytes]
+    input: bytes
+
+
+def _feature_tiles(maps: np.ndarray) -> list[np.ndarray]:
+    """(32, 32, 16) activations -> 16 uint8 tiles, each scaled to its own range."""
+    tiles = []
+    for k in range(maps.shape[-1]):
+        channel = maps[..., k].astype(np.float32)
+        low, high = float(channel.min()), float(channel.max())
+        scaled = (channel - low) / (high - low) if high > low else np.zeros_like(channel)
+        tiles.append((scaled * 255).astype(np.uint8))
+    return tiles
+
+
+def _png(array: np.ndarray, size: int | None = None) -> bytes:
+    image = Image.fromarray(array)
+    if size:
+        image = image.resize((size, size), Image.NEAREST)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def features_grid_png(*, version: ModelVersion, image: np.ndarray) -> bytes:
+    """The 16 feature maps of one preprocessed image as a 4x4 sprite, 2px gaps."""
+    maps = model_cache.scorer_for(version).features(image[np.newaxis])[0]
+    tile, gap = FEATURE_TILE, 2
+    sheet = np.full((4 * tile + 3 * gap, 4 * tile + 3 * gap), 255, dtype=np.uint8)
+    for k, small in enumerate(_feature_tiles(maps)):
+        row, col = divmod(k, 4)
+        big = np.kron(small, np.ones((tile // small.shape[0], tile // small.shape[1]), dtype=np.uint8))
+        sheet[
+            row * (tile + gap) : row * (tile + gap) + tile,
+            col * (tile + gap) : col * (tile + gap) + tile,
+        ] = big
+    return _png(sheet)
+
+
+def images_analyze(*, version: ModelVersion, files: list[tuple[str, bytes]]) -> list[Analysis]:
+    """Scores uploaded (name, bytes) with a model version. ImageRejected/ImageTooLarge bubble up."""
+    for _name, data in files:
+        image_inspect(data)
+    arrays = np.stack([preprocess(image_to_array(data)) for _name, data in files])
+    scorer = model_cache.scorer_for(version)
+    result = scorer.score(arrays)
+    features = scorer.features(arrays)
+    threshold = float(version.threshold or 0.0)
+    return [
+        Analysis(
+            name=name,
+            score=float(result.scores[i]),
+            threshold=threshold,
+            anomalous=bool(threshold and result.scores[i] > threshold),
+            heatmap=heatmap_png(result.heatmaps[i], vmax=scorer.heatmap_vmax),
+            reconstruction=grayscale_png(result.reconstructions[i]),
+            features=[_png(t, FEATURE_TILE) for t in _feature_tiles(features[i])],
+            input=grayscale_png(arrays[i]),
+        )
+        for i, (name, _handle) in enumerate(files)
+    ]
+
+
+def data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()

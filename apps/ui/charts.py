@@ -1,0 +1,62 @@
+"""A job's score-by-layer chart as inline SVG, drawn on the server: no chart library to ship."""
+
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+WIDTH, HEIGHT, PAD = 1000, 260, 36
+
+
+def timeline_svg(points: list[dict]) -> SafeString:
+    if not points:
+        return format_html('<p class="muted">{}</p>', "No scored layers yet.")
+    first, last = points[0]["index"], points[-1]["index"]
+    top = max(max(p["score"] for p in points), max(p["threshold"] for p in points) * 1.2) or 1.0
+
+    def x(index: int) -> float:
+        return round(PAD + (index - first) / max(last - first, 1) * (WIDTH - 2 * PAD), 1)
+
+    def y(value: float) -> float:
+        return round(HEIGHT - PAD - min(value / top, 1.0) * (HEIGHT - 2 * PAD), 1)
+
+    line = " ".join(f"{x(p['index'])},{y(p['score'])}" for p in points)
+    threshold = " ".join(f"{x(p['index'])},{y(p['threshold'])}" for p in points)
+    dots = format_html_join(
+        "",
+        '<a href="{}"><circle class="{}" cx="{}" cy="{}" r="{}" data-layer="{}">'
+        "<title>layer {}: {}</title></circle></a>",
+        (
+            (
+                reverse("ui:layer-detail", args=[p["id"]]),
+                "dot bad" if p["anomalous"] else "dot",
+                x(p["index"]),
+                y(p["score"]),
+                4 if p["anomalous"] else 2.5,
+                p["index"],
+                p["index"],
+                f"{p['score']:.4g}",
+            )
+            for p in points
+        ),
+    )
+    return format_html(
+        '<svg class="timeline" viewBox="0 0 {w} {h}" role="img" aria-label="score by layer">'
+        '<line class="axis" x1="{p}" y1="{b}" x2="{r}" y2="{b}"/>'
+        '<text x="{p}" y="{lt}" class="tick">{first}</text>'
+        '<text x="{r}" y="{lt}" class="tick" text-anchor="end">{last}</text>'
+        '<text x="4" y="{p}" class="tick">{top}</text>'
+        '<polyline class="threshold" points="{threshold}"/>'
+        '<polyline class="score" points="{line}"/>{dots}</svg>',
+        w=WIDTH,
+        h=HEIGHT,
+        p=PAD,
+        r=WIDTH - PAD,
+        b=HEIGHT - PAD,
+        lt=HEIGHT - PAD + 16,
+        first=first,
+        last=last,
+        top=f"{top:.3g}",
+        threshold=threshold,
+        line=line,
+        dots=dots,
+    )

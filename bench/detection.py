@@ -1,0 +1,228 @@
+"""Detection benchmark: the seed scorer against the new default, same data, same run.
+
+    .venv/bin/python bench/detection.py            # full: 4 folds on PBLM, 2 synthetic machines
+    .venv/bin/python bench/detection.py --quick    # fewer epochs, one synthetic machine
+
+(a) PBLM real frames: the 12 good frames are split into 4 folds of 3. For fold i the model
+    trains on 6 good frames, is calibrated (the platform's FPR-target rule, no defects seen) on
+    fold i+1 and tested on fold i's good frames plus all 36 defective frames. Scores are pooled
+    across folds as (score - threshold) / |threshold|, so 0 is each fold's own threshold.
+(b) Synthetic (ml.synthetic): train on good layers of a 4-group job, calibrate on other good
+    layers of the job, test on new good layers with benign variation and on each defect kind.
+(c) Localisation on (b): share of defective layers whose heatmap peak lies inside the true
+    mask dilated by 3 px.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.plots import draw_curves, pr_points, roc_points  # noqa: E402
+from ml.calibration import calibrate  # noqa: E402
+from ml.evaluation import auroc, evaluate  # noqa: E402
+from ml.preprocess import preprocess_batch  # noqa: E402
+from ml.scorers import get_scorer_class  # noqa: E402
+from ml.synthetic import DEFECT_KINDS, generate_job, generate_layers  # noqa: E402
+
+PBLM = ROOT.parent / "shared" / "data" / "pblm"
+GROUPS = 4
+
+
+@dataclass
+class Run:
+    """Pooled test outcomes of one scorer: margins (score over threshold) and labels."""
+
+    margins: list = field(default_factory=list)
+    labels: list = field(default_factory=list)
+    kinds: list = field(default_factory=list)
+    hits: list = field(default_factory=list)  # heatmap peak inside the mask, defective only
+    train_seconds: float = 0.0
+
+    def add(self, scores, threshold, labels, kinds, hits=None):
+        self.margins.extend((np.asarray(scores) - threshold) / max(abs(threshold), 1e-12))
+        self.labels.extend(labels)
+        self.kinds.extend(kinds)
+        self.hits.extend(hits if hits is not None else [None] * len(labels))
+
+
+def fit_and_calibrate(name, config, train, calibration, epochs, seed):
+    scorer = get_scorer_class(name)(config if name != "seed" else None)
+    started = time.perf_counter()
+    scorer.fit(train, epochs=epochs, seed=seed, verbose=False)
+    seconds = time.perf_counter() - started
+    threshold = calibrate(scorer.score(calibration).scores).threshold
+    return scorer, threshold, seconds
+
+
+def load_pblm() -> tuple[np.ndarray, np.ndarray, list[str]]:
+    with open(PBLM / "manifest.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    images = preprocess_batch(np.asarray(Image.open(PBLM / r["path"]).convert("L")) for r in rows)
+    labels = np.array([r["label"] == "defective" for r in rows], dtype=int)
+    return images, labels, [r["source_class"] for r in rows]
+
+
+def bench_pblm(names, config, epochs, folds=4) -> dict[str, Run]:
+    images, labels, kinds = load_pblm()
+    good = np.flatnonzero(labels == 0)
+    bad = np.flatnonzero(labels == 1)
+    parts = np.array_split(good, folds)
+    runs = {name: Run() for name in names}
+    for i in range(folds):
+        test, calib = parts[i], parts[(i + 1) % folds]
+        train = np.setdiff1d(good, np.concatenate([test, calib]))
+        idx = np.concatenate([test, bad])
+        for name in names:
+            scorer, threshold, seconds = fit_and_calibrate(name, config, images[train], images[calib], epochs, seed=i)
+            runs[name].train_seconds += seconds
+            scores = scorer.score(images[idx]).scores
+            runs[name].add(scores, threshold, labels[idx], [kinds[j] for j in idx])
+    return runs
+
+
+def _stack(layers):
+    return np.stack([layer.image for layer in layers]).astype(np.float32) / 255.0
+
+
+def bench_synthetic(names, config, epochs, machines, n_good, n_bad) -> dict[str, Run]:
+    runs = {name: Run() for name in names}
+    for machine in machines:
+        job = generate_job(seed=machine, n_layers=30 * GROUPS)
+        train = _stack(job[0::2])
+        calib = _stack(job[1::4])
+        tests = [(None, layer) for g in range(GROUPS) for layer in generate_layers(seed=machine, n=n_good, group=g)]
+        # Defective layers use layer indices after the good ones, so no pair shares its noise.
+        tests += [
+            (kind, layer)
+            for kind in DEFECT_KINDS
+            for g in range(GROUPS)
+            for layer in generate_layers(seed=machine, n=n_good + n_bad, defect_kind=kind, group=g)[n_good:]
+        ]
+        images = _stack([layer for _, layer in tests])
+        labels = np.array([k is not None for k, _ in tests], dtype=int)
+        masks = [ndimage.binary_dilation(layer.mask, iterations=3) for _, layer in tests]
+        for name in names:
+            scorer, threshold, seconds = fit_and_calibrate(name, config, train, calib, epochs, seed=machine)
+            runs[name].train_seconds += seconds
+            result = scorer.score(images)
+            peaks = [np.unravel_index(np.argmax(h), h.shape) for h in result.heatmaps]
+            hits = [bool(m[p]) if lab else None for m, p, lab in zip(masks, peaks, labels, strict=True)]
+            runs[name].add(result.scores, threshold, labels, [k or "good" for k, _ in tests], hits)
+    return runs
+
+
+def equal_recall_fpr(margins, labels, recall) -> float:
+    bad = np.sort(margins[labels == 1])[::-1]
+    k = max(1, int(np.ceil(recall * bad.size)))
+    cut = bad[k - 1]
+    return float(np.mean(margins[labels == 0] >= cut))
+
+
+def rows_for(runs: dict[str, Run], by_kind: bool) -> list[list[str]]:
+    rows = []
+    for name, run in runs.items():
+        margins, labels = np.array(run.margins), np.array(run.labels)
+        kinds = np.array(run.kinds)
+        groups = [("all", np.ones(labels.size, bool))]
+        if by_kind:
+            groups += [(k, (kinds == k) | (labels == 0)) for k in dict.fromkeys(kinds[labels == 1])]
+        for label, keep in groups:
+            m = evaluate(margins[keep], labels[keep], 0.0)
+            hits = [h for h, k in zip(run.hits, keep, strict=True) if k and h is not None]
+            loc = f"{np.mean(hits):.2f}" if hits else "-"
+            rows.append(
+                [
+                    label,
+                    name,
+                    f"{m.auroc:.3f}",
+                    f"{m.f1:.3f}",
+                    f"{m.precision:.3f}",
+                    f"{m.recall:.3f}",
+                    f"{m.false_alarms_per_1000:.0f}",
+                    loc,
+                ]
+            )
+    rows.sort(key=lambda r: (r[0] != "all", r[0]))
+    return rows
+
+
+def print_table(title, runs, by_kind):
+    header = ["set", "scorer", "AUROC", "F1", "prec", "recall", "FA/1000", "peak-in-mask"]
+    rows = [header] + rows_for(runs, by_kind)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    print(f"\n{title}")
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    names = list(runs)
+    if len(names) >= 2:
+        base, new = runs[names[0]], runs[names[-1]]
+        lab = np.array(new.labels)
+        new_margins = np.array(new.margins)
+        recall = float(np.mean(new_margins[lab == 1] > 0))
+        fpr_base = equal_recall_fpr(np.array(base.margins), np.array(base.labels), recall)
+        fpr_new = equal_recall_fpr(new_margins, lab, recall)
+        n_good = int(np.sum(lab == 0))
+        ratio = (
+            f"{fpr_base / fpr_new:.1f}x"
+            if fpr_new > 0
+            else (f">= {fpr_base * n_good:.0f}x (new has 0 false alarms in {n_good})")
+        )
+        print(
+            f"at equal recall {recall:.3f}: false alarms/1000 {names[0]} {1000 * fpr_base:.0f}, "
+            f"{names[-1]} {1000 * fpr_new:.0f}; ratio {ratio}"
+        )
+    for name, run in runs.items():
+        print(f"training time {name}: {run.train_seconds:.0f} s in total")
+
+
+def save_curves(tag: str, runs: dict[str, Run], folder: Path) -> None:
+    roc, pr = [], []
+    for name, run in runs.items():
+        margins, labels = np.array(run.margins), np.array(run.labels)
+        fpr, tpr = roc_points(margins, labels)
+        recall, precision = pr_points(margins, labels)
+        roc.append((f"{name} AUROC {auroc(margins, labels):.3f}", fpr, tpr))
+        pr.append((name, recall, precision))
+    draw_curves(folder / f"roc_{tag}.png", f"ROC, {tag}", roc, "false-positive rate", "recall")
+    draw_curves(folder / f"pr_{tag}.png", f"precision-recall, {tag}", pr, "recall", "precision")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer epochs and layers")
+    parser.add_argument("--epochs", type=int, help="default 8, or 4 with --quick")
+    parser.add_argument("--scorers", nargs="+", default=["seed", "local"])
+    parser.add_argument("--set", nargs="*", default=[], help="key=json for the new scorer")
+    parser.add_argument("--only", choices=["pblm", "synthetic"])
+    parser.add_argument("--images", type=Path, default=ROOT / "docs" / "img")
+    args = parser.parse_args()
+    epochs = args.epochs or (4 if args.quick else 8)
+    config = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+    print(f"scorers {args.scorers}, epochs {epochs}, config {config or 'default'}")
+    if args.only != "synthetic":
+        runs = bench_pblm(args.scorers, config, epochs, folds=4)
+        print_table("(a) PBLM real frames, 4-fold over good frames, calibrated on held-out good", runs, by_kind=True)
+        save_curves("pblm", runs, args.images)
+    if args.only != "pblm":
+        machines = [1] if args.quick else [1, 2]
+        n_good, n_bad = (5, 2) if args.quick else (10, 4)
+        runs = bench_synthetic(args.scorers, config, epochs, machines, n_good, n_bad)
+        print_table("(b, c) synthetic layers, row per defect kind; peak-in-mask = (c)", runs, by_kind=True)
+        save_curves("synthetic", runs, args.images)
+
+
+if __name__ == "__main__":
+    main()

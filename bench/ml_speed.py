@@ -1,0 +1,74 @@
+"""How fast the ml package runs on this machine: training, scoring and synthetic layers.
+
+.venv/bin/python bench/ml_speed.py [--train-images 32] [--epochs 2]
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+from ml.scorers.seed import SeedScorer  # noqa: E402
+from ml.synthetic import generate_layers  # noqa: E402
+
+
+def _rate(count: int, seconds: float) -> str:
+    return f"{count / seconds:8.1f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train-images", type=int, default=32)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--score-images", type=int, default=64)
+    args = parser.parse_args()
+
+    rows = []
+    started = time.perf_counter()
+    layers = generate_layers(seed=0, n=100)
+    rows.append(("synthetic layers/s (256x256)", _rate(100, time.perf_counter() - started)))
+    started = time.perf_counter()
+    generate_layers(seed=0, n=8, size=1024)
+    rows.append(("synthetic layers/s (1024x1024)", _rate(8, time.perf_counter() - started)))
+
+    images = np.stack([layer.image for layer in layers]).astype(np.float32) / 255
+    train = images[: args.train_images]
+    # The first epoch traces the graph; time the later ones for the steady training rate.
+    stamps: list[float] = []
+    SeedScorer().fit(
+        train,
+        epochs=args.epochs + 1,
+        batch_size=16,
+        verbose=False,
+        progress=lambda *_: stamps.append(time.perf_counter()),
+    )
+    steady = (stamps[-1] - stamps[0]) / args.epochs
+    rows.append(("seed training images/s (batch 16)", _rate(len(train), steady)))
+
+    scorer = SeedScorer()
+    scorer.fit(train[:16], epochs=1, batch_size=16, verbose=False)
+    score = images[: args.score_images]
+    scorer.score(score[:16])  # warm-up
+    started = time.perf_counter()
+    scorer.score(score, batch_size=16)
+    rows.append(("seed scoring images/s (batch 16)", _rate(len(score), time.perf_counter() - started)))
+    started = time.perf_counter()
+    for image in score[:16]:
+        scorer.score(image[np.newaxis])
+    rows.append(("seed scoring images/s (one at a time)", _rate(16, time.perf_counter() - started)))
+
+    width = max(len(name) for name, _ in rows)
+    print(f"{'measure':<{width}}  {'rate':>8}")
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    print(f"({os.cpu_count()} CPU cores; training rate over {args.epochs} epochs of {len(train)})")
+
+
+if __name__ == "__main__":
+    main()

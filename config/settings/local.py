@@ -1,0 +1,36 @@
+"""The embedded default: SQLite and a filesystem broker, so no server is needed.
+
+The worker still runs as its own process; both processes share the SQLite file (in WAL mode, so
+the web server reads while the worker writes) and the broker's message folder.
+"""
+
+import os
+
+from .base import *  # noqa: F403
+from .base import VAR_DIR
+
+DEBUG = os.environ.get("DEBUG", "1") == "1"
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": VAR_DIR / "layerwatch.sqlite3",
+        "OPTIONS": {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+    }
+}
+
+_BROKER_DIR = VAR_DIR / "broker"
+for _sub in ("queue", "processed"):
+    (_BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
+
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "data_folder_in": str(_BROKER_DIR / "queue"),
+    "data_folder_out": str(_BROKER_DIR / "queue"),
+    "processed_folder": str(_BROKER_DIR / "processed"),
+    "store_processed": False,
+}

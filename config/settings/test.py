@@ -1,0 +1,38 @@
+"""Tests run against real PostgreSQL and Redis at DATABASE_URL and REDIS_URL.
+
+`make test` starts private servers when none answer; nothing here falls back to SQLite, so a
+missing server fails the run instead of quietly testing something else.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+import dj_database_url
+
+from .base import *  # noqa: F403
+
+SECRET_KEY = "test-only-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/layerwatch")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+# The Celery worker process started by the integration tests must use the test database.
+if os.environ.get("LAYERWATCH_TEST_DB_NAME"):
+    DATABASES["default"]["NAME"] = os.environ["LAYERWATCH_TEST_DB_NAME"]
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or tempfile.mkdtemp(prefix="layerwatch-media-"))
+STATIC_ROOT = Path(tempfile.mkdtemp(prefix="layerwatch-static-"))
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+LAYERWATCH_MAX_IMAGE_BYTES = 2 * 1024 * 1024

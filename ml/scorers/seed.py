@@ -1,0 +1,29 @@
+"""The 2019 prototype's scorer, kept bit-for-bit so that old thresholds stay comparable."""
+
+import keras
+import numpy as np
+
+from ml.models.seed import build_seed_autoencoder
+from ml.scorers.autoencoder import AutoencoderScorer
+from ml.scorers.base import register
+
+
+@register
+class SeedScorer(AutoencoderScorer):
+    """Global L2 reconstruction error on the 0..255 scale, as the prototype computed it."""
+
+    name = "seed"
+    # A per-pixel error of 0.25 (64 grey levels) is already a gross miss: full colour there.
+    heatmap_vmax = 0.25
+    default_config = {"learning_rate": 1e-3}
+
+    def build_model(self) -> keras.Model:
+        return build_seed_autoencoder()
+
+    def score_reconstructions(
+        self, images: np.ndarray, reconstructions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        difference = images.astype(np.float64) * 255.0 - reconstructions.astype(np.float64) * 255.0
+        scores = np.linalg.norm(difference.reshape(len(images), -1), axis=1)
+        heatmaps = np.abs(images - reconstructions).astype(np.float32)
+        return scores, heatmaps

@@ -1,0 +1,89 @@
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rest_framework.test import APIClient
+
+from apps.machines.services import machine_create
+from apps.scoring.models import ModelVersion
+from ml.scorers.seed import SeedScorer
+from ml.synthetic import generate_layers
+from tests.images import image_bytes
+
+PBLM = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "pblm"
+
+
+@pytest.fixture
+def printer(db):
+    """A machine and its token, as a printer holds it."""
+    return machine_create(name="Printer A")
+
+
+@pytest.fixture
+def other_printer(db):
+    return machine_create(name="Printer B")
+
+
+@pytest.fixture
+def operator(django_user_model):
+    return django_user_model.objects.create_user("olivia", password="shift-password")
+
+
+@pytest.fixture
+def printer_client(printer) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {printer.token}")
+    return client
+
+
+@pytest.fixture
+def operator_client(operator) -> APIClient:
+    client = APIClient()
+    client.login(username="olivia", password="shift-password")
+    return client
+
+
+@pytest.fixture
+def png():
+    return image_bytes()
+
+
+@pytest.fixture(scope="session")
+def seed_artifact(tmp_path_factory) -> Path:
+    """A seed autoencoder trained briefly on synthetic good layers, shared by the whole run."""
+    images = np.stack([lr.image.astype(np.float32) / 255 for lr in generate_layers(seed=1, n=8, size=256)])
+    scorer = SeedScorer()
+    scorer.fit(images, epochs=1, batch_size=8, verbose=False)
+    path = tmp_path_factory.mktemp("models") / "seed.keras"
+    scorer.save(path)
+    return path
+
+
+@pytest.fixture
+def install_model(seed_artifact, settings):
+    """Gives a machine an active seed model version with the given threshold."""
+
+    def install(machine, *, threshold: float = 1000.0) -> ModelVersion:
+        from django.core.files import File
+
+        from ml.artifacts import file_sha256
+
+        version = ModelVersion(machine=machine, version=machine.model_versions.count() + 1, scorer="seed",
+                               status=ModelVersion.Status.ACTIVE, threshold=threshold,
+                               calibration_method="fpr_target", sha256=file_sha256(seed_artifact))
+        with seed_artifact.open("rb") as handle:
+            version.artifact.save("model.keras", File(handle), save=False)
+        version.save()
+        return version
+
+    return install
+
+
+@pytest.fixture
+def pblm_dir(tmp_path) -> Path:
+    if not PBLM.is_dir():
+        pytest.fail(f"The PBLM sample is missing at {PBLM}")
+    target = tmp_path / "pblm"
+    shutil.copytree(PBLM, target)
+    return target

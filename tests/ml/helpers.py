@@ -1,0 +1,15 @@
+"""Shared helpers for the ml tests."""
+
+from pathlib import Path
+
+import numpy as np
+
+from ml.synthetic import generate_layers
+
+PBLM = Path("/work/shared/data/pblm")
+
+
+def synthetic_batch(*, seed: int, n: int, defect_kind: str | None = None) -> np.ndarray:
+    """Preprocessed (n, 256, 256) float32 synthetic layers, all showing group 0's parts."""
+    layers = generate_layers(seed=seed, n=n, defect_kind=defect_kind, group=0)
+    return np.stack([layer.image for layer in layers]).astype(np.float32) / 255.0

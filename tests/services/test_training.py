@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+
+from apps.demo.printers import png_bytes
+from apps.layers.models import Label, LabelValue, Layer
+from apps.layers.services import label_submit, layer_ingest
+from apps.scoring.models import ModelVersion
+from apps.scoring.training import (
+    NotEnoughLayers,
+    model_version_activate,
+    model_version_create,
+    model_version_rollback,
+    model_version_train,
+)
+from ml.artifacts import file_sha256
+from ml.synthetic import generate_layers
+
+pytestmark = pytest.mark.django_db
+
+
+def add_layers(machine, n, *, defect_kind=None, label=None, start=0):
+    layers = []
+    for i, synthetic in enumerate(generate_layers(seed=start + 3, n=n, size=256, defect_kind=defect_kind)):
+        data = png_bytes(synthetic.image)
+        layer = layer_ingest(machine=machine, job_id="J", index=start + i, data=data, enqueue=False).layer
+        if label:
+            label_submit(layer=layer, value=label, source=Label.Source.IMPORT)
+        layers.append(layer)
+    return layers
+
+
+def train(machine, epochs=1):
+    return model_version_train(version=model_version_create(machine=machine), epochs=epochs, verbose=False)
+
+
+def test_it_calibrates_by_false_positive_rate_when_no_defects_are_labeled(printer):
+    add_layers(printer.machine, 10)
+    version = train(printer.machine)
+    assert version.status == ModelVersion.Status.READY
+    assert version.calibration_method == "fpr_target"
+    assert version.training_set["source"] == "all_unlabeled"
+    assert len(version.training_set["holdout_layer_ids"]) == 2
+    assert version.sha256 == file_sha256(version.artifact.path)
+    assert version.threshold > 0 and version.progress == 1.0
+
+
+def test_it_calibrates_by_f1_sweep_when_defective_layers_are_labeled(printer):
+    add_layers(printer.machine, 10, label=LabelValue.GOOD)
+    add_layers(printer.machine, 3, defect_kind="short_feed", label=LabelValue.DEFECTIVE, start=100)
+    version = train(printer.machine)
+    assert version.calibration_method == "f1_sweep"
+    assert version.training_set["source"] == "labeled_good"
+    assert len(version.training_set["defective_layer_ids"]) == 3
+    assert {"precision", "recall", "f1", "auroc"} <= set(version.metrics)
+
+
+def test_it_trains_only_on_good_labeled_layers_when_there_are_any(printer):
+    good = add_layers(printer.machine, 6, label=LabelValue.GOOD)
+    add_layers(printer.machine, 4, start=50)  # unlabeled: left out
+    version = train(printer.machine)
+    used = set(version.training_set["train_layer_ids"]) | set(version.training_set["holdout_layer_ids"])
+    assert used == {layer.pk for layer in good}
+
+
+def test_it_refuses_to_train_without_layers(printer):
+    with pytest.raises(NotEnoughLayers):
+        train(printer.machine)
+    assert ModelVersion.objects.get().status == ModelVersion.Status.FAILED
+
+
+def test_it_numbers_versions_and_keeps_one_active(printer):
+    add_layers(printer.machine, 5)
+    first, second = train(printer.machine), train(printer.machine)
+    assert (first.version, second.version) == (1, 2)
+    model_version_activate(version=first)
+    model_version_activate(version=second)
+    first.refresh_from_db()
+    assert first.status == ModelVersion.Status.RETIRED
+    assert ModelVersion.objects.filter(status="active").get() == second
+    assert model_version_rollback(machine=printer.machine) == first
+    second.refresh_from_db()
+    assert second.status == ModelVersion.Status.RETIRED
+
+
+def test_it_queues_layers_left_unscored_when_a_model_is_activated(printer, django_capture_on_commit_callbacks):
+    add_layers(printer.machine, 5)
+    Layer.objects.update(status=Layer.Status.UNSCORED, error="no model")
+    version = train(printer.machine)
+    with django_capture_on_commit_callbacks() as callbacks:
+        model_version_activate(version=version)
+    assert len(callbacks) == 5
+
+
+def test_it_records_training_progress(printer):
+    add_layers(printer.machine, 5)
+    seen = []
+    model_version_train(version=model_version_create(machine=printer.machine), epochs=2, verbose=False,
+                        progress=lambda done, total, loss: seen.append((done, total, np.isfinite(loss))))
+    assert seen == [(1, 2, True), (2, 2, True)]

@@ -1,0 +1,47 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_it_defines_the_production_services_in_docker_compose():
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    assert {"web", "worker-scoring", "worker-default", "beat", "postgres", "redis"} <= set(services)
+    devices = services["worker-scoring"]["deploy"]["resources"]["reservations"]["devices"]
+    assert devices[0]["capabilities"] == ["gpu"]
+    assert services["web"]["build"]["dockerfile"] == "platform/Dockerfile"
+
+
+def _production_settings(env: dict) -> subprocess.CompletedProcess:
+    code = (
+        "import json, django; from django.conf import settings; django.setup();"
+        "print(json.dumps({'db': settings.DATABASES['default'], 'broker': settings.CELERY_BROKER_URL,"
+        "'hosts': settings.ALLOWED_HOSTS, 'media': str(settings.MEDIA_ROOT)}, default=str))"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"}}
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings.production", **env},
+    )
+
+
+def test_it_reads_production_settings_from_the_environment():
+    result = _production_settings({
+        "SECRET_KEY": "s3cret", "DATABASE_URL": "postgres://u:p@db.example:5432/lw",
+        "REDIS_URL": "redis://cache.example:6379/0", "ALLOWED_HOSTS": "lw.example", "MEDIA_ROOT": "/data/media",
+    })
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    assert values["db"]["HOST"] == "db.example" and values["db"]["NAME"] == "lw"
+    assert values["broker"] == "redis://cache.example:6379/0"
+    assert values["hosts"] == ["lw.example"] and values["media"] == "/data/media"
+
+
+def test_it_refuses_to_start_production_without_a_database_url():
+    result = _production_settings({"SECRET_KEY": "s3cret", "REDIS_URL": "redis://x:6379/0"})
+    assert result.returncode != 0 and "DATABASE_URL must be set" in result.stderr

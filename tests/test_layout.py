@@ -1,0 +1,35 @@
+import importlib.util
+import platform
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_it_keeps_platform_folder_from_becoming_a_python_package():
+    assert (ROOT / "platform").is_dir()
+    assert not list((ROOT / "platform").rglob("__init__.py"))
+
+
+def test_it_imports_the_standard_library_platform_module():
+    spec = importlib.util.find_spec("platform")
+    assert spec is not None and spec.origin is not None
+    assert Path(spec.origin).parent != ROOT / "platform"
+    assert hasattr(platform, "python_version") and platform.python_version().startswith("3.")
+    assert sys.modules["platform"] is platform
+
+
+def test_it_has_the_top_level_layout_of_the_design_card():
+    for name in ["config", "apps", "workers", "ml", "templates", "tests", "platform", "bench", ".ci"]:
+        assert (ROOT / name).is_dir(), name
+    for name in ["manage.py", "docker-compose.yml", "pyproject.toml", "README.md", "Makefile", ".ci/run"]:
+        assert (ROOT / name).is_file(), name
+
+
+def test_it_keeps_ml_free_of_django():
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "ml").rglob("*.py")
+        if "django" in path.read_text() or "from apps" in path.read_text() or "import PIL" in path.read_text()
+    ]
+    assert offenders == []
