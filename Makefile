@@ -33,8 +33,10 @@ test: $(INSTALLED) browsers
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 
+BENCHES := bench/ml_speed.py bench/detection.py bench/groups.py bench/alerts.py bench/ui_pages.py
+
 bench: $(INSTALLED)
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@source tests/services.sh && for b in $(BENCHES); do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) var .services

@@ -32,6 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from apps.alerts.rules import CRITICAL, Point, RuleParams, rules_replay  # noqa: E402
+from ml.scorers.base import DEFAULT_SCORER  # noqa: E402
 
 LAYERS = 500
 SIGMA, RHO, GOOD_FPR_Z = 0.2, 0.3, 2.326  # z of the 99th percentile
@@ -136,22 +137,23 @@ def bench_defects(params: RuleParams, rng: np.random.Generator, jobs: int, make_
 RECORD_SEED, RECORD_LAYERS, RECORD_PERSISTENCE = 1, 240, 8
 
 
-def record_scores(out: Path, epochs: int) -> None:
-    """Records normalised scores from a seed-scorer run (TensorFlow; minutes on a CPU).
+def record_scores(out: Path, epochs: int, scorer_name: str) -> None:
+    """Records normalised scores from a real scorer run (TensorFlow; minutes on a CPU).
 
-    Trains the seed autoencoder on independent synthetic good layers of one machine, calibrates
-    the threshold at the 99th percentile of held-out good layers (the 1% FPR target), then scores
+    Trains the scorer (the platform's default unless named) on independent synthetic good layers
+    of one machine, calibrates the threshold at the 99th percentile of held-out good layers (the
+    1% FPR target), then scores
     one synthetic job without defects and the same job with persistent defects of every kind.
     """
     from ml.preprocess import preprocess_batch
-    from ml.scorers.seed import SeedScorer
+    from ml.scorers import get_scorer_class
     from ml.synthetic import DEFECT_KINDS, generate_job, generate_layers
 
     def images(layers) -> np.ndarray:
         return preprocess_batch(layer.image for layer in layers)
 
     pool = images(generate_layers(seed=RECORD_SEED, n=200))
-    scorer = SeedScorer()
+    scorer = get_scorer_class(scorer_name)()
     scorer.fit(pool[:140], epochs=epochs, batch_size=16, verbose=False)
     threshold = float(np.percentile(scorer.score(pool[140:]).scores, 99))
     good = scorer.score(images(generate_job(seed=RECORD_SEED, n_layers=RECORD_LAYERS))).scores / threshold
@@ -164,6 +166,7 @@ def record_scores(out: Path, epochs: int) -> None:
         json.dumps(
             {
                 "epochs": epochs,
+                "scorer": scorer_name,
                 "threshold": threshold,
                 "good": [round(float(v), 4) for v in good],
                 "defects": {k: [round(float(v), 4) for v in values] for k, values in defects.items()},
@@ -181,12 +184,13 @@ def main() -> None:
     parser.add_argument("--good-jobs", type=int, default=1000)
     parser.add_argument("--defect-jobs", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--scores", help="a JSON file from bench/alert_scores.py: use a scorer's real scores")
-    parser.add_argument("--record-scores", metavar="OUT", help="run a seed scorer and write its scores to OUT")
+    parser.add_argument("--scores", help="a JSON file written by --record-scores: use a scorer's real scores")
+    parser.add_argument("--record-scores", metavar="OUT", help="run a real scorer and write its scores to OUT")
+    parser.add_argument("--scorer", default=DEFAULT_SCORER, help="the scorer for --record-scores")
     parser.add_argument("--epochs", type=int, default=20, help="training epochs for --record-scores")
     args = parser.parse_args()
     if args.record_scores:
-        record_scores(Path(args.record_scores), args.epochs)
+        record_scores(Path(args.record_scores), args.epochs, args.scorer)
         return
     params = RuleParams()
     rng = np.random.default_rng(args.seed)
@@ -197,7 +201,7 @@ def main() -> None:
         record = json.loads(Path(args.scores).read_text())
         make_good = recorded_good(record)
         defects = {f"recorded {kind}": recorded_defect(v) for kind, v in record["defects"].items()}
-        source = f"scores recorded from a seed-scorer run ({args.scores})"
+        source = f"scores recorded from a {record.get('scorer', 'seed')}-scorer run ({args.scores})"
     good = bench_good(params, rng, args.good_jobs, make_good)
     print(f"rule: {params}")
     print(f"{source}; good jobs: {args.good_jobs} x {LAYERS} layers, anomalous-layer rate {good['anomalous']:.2%}")

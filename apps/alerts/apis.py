@@ -14,6 +14,7 @@ from apps.alerts.selectors import alert_list
 from apps.alerts.serializers import AlertOutput, AlertRuleIO, DeliveryOutput, ResolveInput
 from apps.alerts.services import AlertStateError, alert_acknowledge, alert_resolve
 from apps.machines.models import Machine
+from apps.machines.permissions import IsAdminOperator
 
 
 class Conflict(APIException):
@@ -70,7 +71,12 @@ class MachineTestAlertApi(APIView):
 
 
 class MachineAlertRuleApi(APIView):
-    """The machine's own rule. GET shows the rule in force; PUT/PATCH gives the machine its own."""
+    """The machine's own rule. GET shows the rule in force; PUT/PATCH (admins) gives the machine its own."""
+
+    def get_permissions(self):
+        if self.request.method in ("PUT", "PATCH"):
+            return [IsAdminOperator()]
+        return super().get_permissions()
 
     @extend_schema(responses=AlertRuleIO)
     def get(self, request, slug: str):

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from apps.alerts.models import Alert, AlertRule, Delivery
+from apps.alerts.validation import alert_rule_errors
 
 
 class AlertOutput(serializers.ModelSerializer):
@@ -68,9 +69,8 @@ class AlertRuleIO(serializers.ModelSerializer):
         ]
 
     def validate(self, data):
-        rule = {**{f: getattr(self.instance, f) for f in self.Meta.fields if self.instance}, **data}
-        if rule.get("k_critical", 3) > rule.get("window_layers", 5):
-            raise serializers.ValidationError("k_critical cannot exceed window_layers.")
-        if not 0 < rule.get("ewm_alpha", 0.5) <= 1:
-            raise serializers.ValidationError({"ewm_alpha": "Must be in (0, 1]."})
+        current = {f: getattr(self.instance, f) for f in self.Meta.fields} if self.instance else {}
+        errors = alert_rule_errors({**current, **data})
+        if errors:
+            raise serializers.ValidationError(errors)
         return data

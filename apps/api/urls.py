@@ -15,12 +15,13 @@ from apps.layers.apis import (
     LayerLabelApi,
     LayerListCreateApi,
 )
-from apps.machines.apis import MachineListApi
+from apps.machines.apis import MachineGroupsApi, MachineListApi
 
 app_name = "api"
 
 urlpatterns = [
     path("machines/", MachineListApi.as_view(), name="machine-list"),
+    path("machines/<slug:slug>/groups/", MachineGroupsApi.as_view(), name="machine-groups"),
     path("jobs/", JobListApi.as_view(), name="job-list"),
     path("layers/", LayerListCreateApi.as_view(), name="layer-list"),
     path("layers/<int:layer_id>/", LayerDetailApi.as_view(), name="layer-detail"),

@@ -79,7 +79,10 @@ def run_printer(
         seed = base_seed * 1000 + job_number + int(time.time()) % 997
         job = f"{printer.slug}-{started}-{job_number + 1}"
         defects = job_plan(seed=seed, n_layers=layers_per_job, defect_chance=defect_chance)
-        layers = generate_job(seed=seed, n_layers=layers_per_job, size=size, defects=defects, defect_persistence=6)
+        layers = generate_job(
+            seed=seed, machine_seed=base_seed, n_layers=layers_per_job, size=size, defects=defects,
+            defect_persistence=6,
+        )
         for layer in layers:
             if stop.is_set():
                 break

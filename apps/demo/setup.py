@@ -15,7 +15,7 @@ from apps.machines.models import Machine
 from apps.machines.services import machine_create, machine_rotate_token
 from apps.scoring.selectors import model_version_active
 from apps.scoring.training import model_version_activate, model_version_create, model_version_train
-from ml.synthetic import generate_job
+from ml.synthetic import generate_layers
 
 DEMO_MACHINES = ("Printer A", "Printer B", "Printer C")
 TRAINING_JOB = "demo-training"
@@ -49,8 +49,10 @@ def machines_ensure(*, tokens_file: Path) -> dict[str, Machine]:
 
 
 def training_layers_ensure(*, machine: Machine, n_layers: int, size: int) -> None:
-    """Good synthetic layers from the machine's own look, labeled good, for its first model."""
-    layers = generate_job(seed=machine_seed(machine.slug) * 1000 + 999, n_layers=n_layers, size=size)
+    """Good layers in the machine's own look, each with other parts (as an archive of many jobs
+    would have), labeled good, for its first model."""
+    seed = machine_seed(machine.slug)
+    layers = generate_layers(seed=seed * 1000 + 999, machine_seed=seed, n=n_layers, size=size)
     for layer in layers:
         result = layer_ingest(
             machine=machine, job_id=TRAINING_JOB, index=layer.index, data=png_bytes(layer.image), enqueue=False

@@ -45,6 +45,12 @@ class LayerOutput(serializers.Serializer):
         source="current_score.model_version.version", allow_null=True, default=None
     )
     scorer = serializers.CharField(source="current_score.scorer", allow_null=True, default=None)
+    layer_group = serializers.IntegerField(
+        source="current_score.layer_group",
+        allow_null=True,
+        default=None,
+        help_text="Index of the layer group (of the scoring model version) whose threshold applied.",
+    )
     label = serializers.CharField(allow_blank=True)
     image_url = serializers.SerializerMethodField()
     heatmap_url = serializers.SerializerMethodField()

@@ -1,5 +1,9 @@
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from apps.machines.models import Machine
 from apps.machines.selectors import machine_list
@@ -31,3 +35,34 @@ class MachineListApi(ListAPIView):
         return machine_list().prefetch_related(
             Prefetch("model_versions", queryset=active, to_attr="active_versions")
         )
+
+
+class LayerGroupOutput(serializers.Serializer):
+    index = serializers.IntegerField()
+    threshold = serializers.FloatField()
+    threshold_source = serializers.CharField(help_text='"group": calibrated on this group; "global": too few layers.')
+    calibration_method = serializers.CharField(allow_blank=True)
+    n_train = serializers.IntegerField()
+    n_holdout = serializers.IntegerField()
+
+
+class MachineGroupsOutput(serializers.Serializer):
+    machine = serializers.CharField(source="machine.slug")
+    model_version = serializers.IntegerField(source="version")
+    scorer = serializers.CharField()
+    threshold = serializers.FloatField(help_text="The version's global threshold.")
+    groups = LayerGroupOutput(many=True, source="layer_groups.all")
+
+
+class MachineGroupsApi(APIView):
+    """The layer groups of the machine's active model version, with their thresholds."""
+
+    @extend_schema(responses=MachineGroupsOutput)
+    def get(self, request, slug: str):
+        from apps.scoring.selectors import model_version_active
+
+        machine = machine_list().filter(slug=slug).first()
+        version = model_version_active(machine=machine) if machine else None
+        if version is None:
+            raise Http404
+        return Response(MachineGroupsOutput(version).data)

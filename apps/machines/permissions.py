@@ -27,3 +27,12 @@ class IsOperator(BasePermission):
 class IsMachineOrOperator(BasePermission):
     def has_permission(self, request, view) -> bool:
         return bool(request.user and request.user.is_authenticated)
+
+
+class IsAdminOperator(IsOperator):
+    """Admins (staff) manage machines, alert rules and models; operators may only read them."""
+
+    message = "Only admins may change this."
+
+    def has_permission(self, request, view) -> bool:
+        return super().has_permission(request, view) and bool(request.user.is_staff)

@@ -16,3 +16,8 @@ def machine_for_token(*, token: str) -> Machine | None:
 
 def machine_list() -> QuerySet[Machine]:
     return Machine.objects.order_by("name")
+
+
+def machine_find(*, slug_or_name: str) -> Machine | None:
+    """How commands name a machine: by slug, or by its display name."""
+    return Machine.objects.filter(slug=slug_or_name).first() or Machine.objects.filter(name=slug_or_name).first()

@@ -1,11 +1,20 @@
 from django.contrib import admin, messages
 
-from apps.scoring.models import LayerScore, ModelVersion
+from apps.scoring.models import LayerGroup, LayerScore, ModelVersion
 from apps.scoring.training import model_version_activate
+
+
+class LayerGroupInline(admin.TabularInline):
+    model = LayerGroup
+    fields = ["index", "threshold", "threshold_source", "calibration_method", "n_train", "n_holdout"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
 
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
+    inlines = [LayerGroupInline]
     list_display = ["machine", "version", "scorer", "status", "threshold", "calibration_method", "created_at"]
     list_filter = ["machine", "status", "scorer"]
     readonly_fields = ["sha256", "training_set", "metrics", "progress", "trained_at", "activated_at"]
@@ -22,7 +31,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
 @admin.register(LayerScore)
 class LayerScoreAdmin(admin.ModelAdmin):
-    list_display = ["layer", "scorer", "score", "threshold", "anomalous", "scored_at"]
+    list_display = ["layer", "scorer", "score", "threshold", "layer_group", "anomalous", "scored_at"]
     list_filter = ["anomalous", "scorer", "model_version__machine"]
     list_select_related = ["layer__job__machine", "layer__machine"]
     raw_id_fields = ["layer", "model_version"]

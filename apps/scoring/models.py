@@ -53,6 +53,33 @@ class ModelVersion(models.Model):
         return f"{self.machine.slug} v{self.version} ({self.scorer})"
 
 
+class LayerGroup(models.Model):
+    """Layers of one model version's training set that look alike, with their own threshold.
+
+    `threshold_source` is "group" when the threshold was calibrated on this group's held-out
+    layers, or "global" when the group had too few of them and uses the version's threshold.
+    """
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="layer_groups")
+    index = models.PositiveSmallIntegerField()
+    centroid = models.JSONField()  # the group's mean embedding (ml.groups.embed_layers)
+    threshold = models.FloatField()
+    threshold_source = models.CharField(max_length=16)
+    calibration_method = models.CharField(max_length=32, blank=True)
+    n_train = models.PositiveIntegerField(default=0)
+    n_holdout = models.PositiveIntegerField(default=0)
+    calibration = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["model_version_id", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["model_version", "index"], name="layer_group_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_version} group {self.index}"
+
+
 class LayerScore(models.Model):
     """A layer scored by one model version. Scoring the same pair again reuses this row."""
 
@@ -62,6 +89,8 @@ class LayerScore(models.Model):
     score = models.FloatField()
     threshold = models.FloatField()
     anomalous = models.BooleanField()
+    # Index of the model version's LayerGroup the layer was scored in; None for versions without groups.
+    layer_group = models.PositiveSmallIntegerField(null=True, blank=True)
     heatmap = models.FileField(upload_to=heatmap_path, max_length=300)
     reconstruction = models.FileField(upload_to=heatmap_path, max_length=300, blank=True)
     scored_at = models.DateTimeField(auto_now_add=True)

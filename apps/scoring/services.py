@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from apps.layers.imaging import read_image_array
 from apps.layers.models import Layer
 from apps.scoring import model_cache, on_scored
+from apps.scoring.layer_groups import layer_groups_assign
 from apps.scoring.models import LayerScore, ModelVersion
 from apps.scoring.rendering import grayscale_png, heatmap_png
 from apps.scoring.selectors import model_version_active
@@ -62,12 +63,16 @@ def _score_machine_layers(layers: list[Layer]) -> list[LayerScore]:
             )
     if pending:
         scorer = model_cache.scorer_for(version)
-        result = scorer.score(np.stack(arrays))
+        images = np.stack(arrays)
+        result = scorer.score(images)
+        grouped = layer_groups_assign(version=version, images=images)
         for i, layer in enumerate(pending):
             score = _layer_score_store(
                 layer=layer,
                 version=version,
                 score=float(result.scores[i]),
+                group=grouped[i][0],
+                threshold=grouped[i][1],
                 heatmap=heatmap_png(result.heatmaps[i], vmax=scorer.heatmap_vmax),
                 reconstruction=grayscale_png(result.reconstructions[i]),
             )
@@ -76,9 +81,15 @@ def _score_machine_layers(layers: list[Layer]) -> list[LayerScore]:
 
 
 def _layer_score_store(
-    *, layer: Layer, version: ModelVersion, score: float, heatmap: bytes, reconstruction: bytes
+    *,
+    layer: Layer,
+    version: ModelVersion,
+    score: float,
+    group: int | None,
+    threshold: float,
+    heatmap: bytes,
+    reconstruction: bytes,
 ) -> LayerScore:
-    threshold = float(version.threshold)
     row = LayerScore(
         layer=layer,
         model_version=version,
@@ -86,6 +97,7 @@ def _layer_score_store(
         score=score,
         threshold=threshold,
         anomalous=score > threshold,
+        layer_group=group,
     )
     row.heatmap.save("heatmap.png", ContentFile(heatmap), save=False)
     row.reconstruction.save("reconstruction.png", ContentFile(reconstruction), save=False)

@@ -14,11 +14,13 @@ from django.utils import timezone
 from apps.layers.imaging import read_image_array
 from apps.layers.models import Layer
 from apps.machines.models import Machine
-from apps.scoring.models import ModelVersion
+from apps.scoring.layer_groups import GroupedScores, layer_groups_build, layer_groups_fit
+from apps.scoring.models import LayerGroup, ModelVersion
 from apps.scoring.selectors import defective_layers, training_layers
 from ml.artifacts import file_sha256
 from ml.calibration import calibrate
 from ml.evaluation import evaluate
+from ml.groups import embed_layers
 from ml.preprocess import preprocess
 from ml.scorers import DEFAULT_SCORER, get_scorer_class
 
@@ -97,24 +99,41 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
     defective = list(defective_layers(machine=machine)[:1000])
 
     scorer = get_scorer_class(version.scorer)(version.config or None)
+    train_images = _load_arrays([layers[i] for i in train_ids])
+    groups = layer_groups_fit(train_images=train_images, seed=seed)
+    train_groups = groups.assign(embed_layers(train_images))
     history = scorer.fit(
-        _load_arrays([layers[i] for i in train_ids]),
+        train_images,
         epochs=epochs,
         seed=seed,
         progress=_progress_writer(version, progress),
         verbose=verbose,
     )
+    del train_images
     calibration_ids = holdout_ids or train_ids
-    good_scores = scorer.score(_load_arrays([layers[i] for i in calibration_ids])).scores
-    bad_scores = scorer.score(_load_arrays(defective)).scores if defective else np.empty(0)
+    good_images = _load_arrays([layers[i] for i in calibration_ids])
+    bad_images = _load_arrays(defective) if defective else np.empty((0, *good_images.shape[1:]), np.float32)
+    good_scores = scorer.score(good_images).scores
+    bad_scores = scorer.score(bad_images).scores if defective else np.empty(0)
     scores = np.concatenate([good_scores, bad_scores])
     labels = np.concatenate([np.zeros(len(good_scores)), np.ones(len(bad_scores))]).astype(int)
-    calibration = calibrate(
-        scores, labels, target_fpr=target_fpr or settings.LAYERWATCH_TARGET_FPR
+    target_fpr = target_fpr or settings.LAYERWATCH_TARGET_FPR
+    calibration = calibrate(scores, labels, target_fpr=target_fpr)
+    group_rows = layer_groups_build(
+        groups=groups,
+        train_groups=train_groups,
+        calibration=GroupedScores(
+            scores=scores,
+            labels=labels,
+            groups=groups.assign(embed_layers(np.concatenate([good_images, bad_images]))),
+        ),
+        global_threshold=calibration.threshold,
+        target_fpr=target_fpr,
     )
     metrics = evaluate(scores, labels, calibration.threshold).as_dict()
     metrics["calibration"] = {"method": calibration.method, **calibration.details}
     metrics["calibrated_on_training_layers"] = not holdout_ids
+    metrics["layer_groups"] = {"n_groups": groups.n_groups, "silhouette": groups.silhouette, "embedding": groups.method}
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.keras"
@@ -139,7 +158,12 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
     version.progress = 1.0
     version.trained_at = timezone.now()
     version.error = ""
-    version.save()
+    with transaction.atomic():
+        version.save()
+        version.layer_groups.all().delete()
+        for row in group_rows:
+            row.model_version = version
+        LayerGroup.objects.bulk_create(group_rows)
     return version
 
 

@@ -10,6 +10,7 @@ from PIL import Image
 
 from apps.layers.imaging import image_inspect, image_to_array
 from apps.scoring import model_cache
+from apps.scoring.layer_groups import layer_groups_assign
 from apps.scoring.models import ModelVersion
 from apps.scoring.rendering import grayscale_png, heatmap_png
 from ml.preprocess import preprocess
@@ -72,13 +73,13 @@ def images_analyze(*, version: ModelVersion, files: list[tuple[str, bytes]]) -> 
     scorer = model_cache.scorer_for(version)
     result = scorer.score(arrays)
     features = scorer.features(arrays)
-    threshold = float(version.threshold or 0.0)
+    thresholds = [threshold for _group, threshold in layer_groups_assign(version=version, images=arrays)]
     return [
         Analysis(
             name=name,
             score=float(result.scores[i]),
-            threshold=threshold,
-            anomalous=bool(threshold and result.scores[i] > threshold),
+            threshold=thresholds[i],
+            anomalous=bool(thresholds[i] and result.scores[i] > thresholds[i]),
             heatmap=heatmap_png(result.heatmaps[i], vmax=scorer.heatmap_vmax),
             reconstruction=grayscale_png(result.reconstructions[i]),
             features=[_png(t, FEATURE_TILE) for t in _feature_tiles(features[i])],

@@ -2,7 +2,7 @@
 
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 WIDTH, HEIGHT, PAD = 1000, 260, 36
 
@@ -19,6 +19,7 @@ def timeline_svg(points: list[dict]) -> SafeString:
     def y(value: float) -> float:
         return round(HEIGHT - PAD - min(value / top, 1.0) * (HEIGHT - 2 * PAD), 1)
 
+    bands = _group_bands(points, x)
     line = " ".join(f"{x(p['index'])},{y(p['score'])}" for p in points)
     threshold = " ".join(f"{x(p['index'])},{y(p['threshold'])}" for p in points)
     dots = format_html_join(
@@ -44,7 +45,7 @@ def timeline_svg(points: list[dict]) -> SafeString:
         '<line class="axis" x1="{p}" y1="{b}" x2="{r}" y2="{b}"/>'
         '<text x="{p}" y="{lt}" class="tick">{first}</text>'
         '<text x="{r}" y="{lt}" class="tick" text-anchor="end">{last}</text>'
-        '<text x="4" y="{p}" class="tick">{top}</text>'
+        '<text x="4" y="{p}" class="tick">{top}</text>{bands}'
         '<polyline class="threshold" points="{threshold}"/>'
         '<polyline class="score" points="{line}"/>{dots}</svg>',
         w=WIDTH,
@@ -59,4 +60,42 @@ def timeline_svg(points: list[dict]) -> SafeString:
         threshold=threshold,
         line=line,
         dots=dots,
+        bands=bands,
+    )
+
+
+def _group_bands(points: list[dict], x) -> SafeString:
+    """A shaded band per run of consecutive layers in the same layer group, labelled with it."""
+    runs: list[list] = []  # [group, first index, last index]
+    for p in points:
+        group = p.get("group")
+        if runs and runs[-1][0] == group:
+            runs[-1][2] = p["index"]
+        else:
+            runs.append([group, p["index"], p["index"]])
+    if all(group is None for group, _, _ in runs):
+        return mark_safe("")  # noqa: S308 - a constant
+    half = (x(points[-1]["index"]) - x(points[0]["index"])) / max(len(points) - 1, 1) / 2
+    return format_html_join(
+        "",
+        '<g class="group-band g{}" data-group="{}"><rect x="{}" y="{}" width="{}" height="{}"/>'
+        '<text x="{}" y="{}" class="tick">group {}</text><title>layers {}-{}: group {}</title></g>',
+        (
+            (
+                group % 2,
+                group,
+                round(x(first) - half, 1),
+                PAD,
+                round(x(last) - x(first) + 2 * half, 1),
+                HEIGHT - 2 * PAD,
+                round(x(first) - half + 3, 1),
+                PAD + 12,
+                group,
+                first,
+                last,
+                group,
+            )
+            for group, first, last in runs
+            if group is not None
+        ),
     )

@@ -3,6 +3,7 @@
 from django import forms
 
 from apps.alerts.models import AlertRule
+from apps.alerts.validation import alert_rule_errors
 
 RULE_FIELDS = [
     "is_active",
@@ -41,18 +42,8 @@ class AlertRuleForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        n = data.get("window_layers")
-        for name in ("k_warning", "k_critical"):
-            if n is not None and data.get(name) is not None and data[name] > n:
-                self.add_error(name, f"Cannot exceed the window n ({n}).")
-        if data.get("k_warning") and data.get("k_critical") and data["k_warning"] > data["k_critical"]:
-            self.add_error("k_critical", "Must be at least k warning.")
-        alpha = data.get("ewm_alpha")
-        if alpha is not None and not 0 < alpha <= 1:
-            self.add_error("ewm_alpha", "Must be above 0 and at most 1.")
-        warning, critical = data.get("ewm_warning"), data.get("ewm_critical")
-        if warning is not None and critical is not None and critical < warning:
-            self.add_error("ewm_critical", "Must be at least the EWM warning.")
+        for name, message in alert_rule_errors(data).items():
+            self.add_error(name, message)
         if data.get("pause_on_critical") and not data.get("pause_url"):
             self.add_error("pause_url", "Give the URL to call, or switch pausing off.")
         return data

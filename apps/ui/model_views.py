@@ -17,7 +17,7 @@ from apps.ui.services import model_version_retrain
 @login_required
 def machine_models(request, slug: str):
     machine = get_object_or_404(Machine, slug=slug)
-    versions = list(model_versions_for(machine=machine))
+    versions = list(model_versions_for(machine=machine).prefetch_related("layer_groups"))
     return render(request, "ui/models.html", {"machine": machine, "versions": versions})
 
 

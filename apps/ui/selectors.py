@@ -142,7 +142,7 @@ MAX_TIMELINE_POINTS = 2000
 
 
 def job_timeline(*, job: PrintJob) -> list[dict]:
-    """(index, score, threshold, anomalous, id) per scored layer; thinned to the highest scores
+    """(index, score, threshold, anomalous, id, layer group) per scored layer; thinned to the highest scores
     per bucket when a job has more layers than a chart can show."""
     rows = list(
         Layer.objects.filter(job=job, current_score__isnull=False)
@@ -153,9 +153,13 @@ def job_timeline(*, job: PrintJob) -> list[dict]:
             "current_score__score",
             "current_score__threshold",
             "current_score__anomalous",
+            "current_score__layer_group",
         )
     )
-    points = [{"id": pk, "index": i, "score": s, "threshold": t, "anomalous": a} for pk, i, s, t, a in rows]
+    points = [
+        {"id": pk, "index": i, "score": s, "threshold": t, "anomalous": a, "group": g}
+        for pk, i, s, t, a, g in rows
+    ]
     if len(points) <= MAX_TIMELINE_POINTS:
         return points
     size = -(-len(points) // MAX_TIMELINE_POINTS)

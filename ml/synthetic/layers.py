@@ -170,8 +170,12 @@ def generate_job(
     defects: dict[int, str] | None = None,
     defect_persistence: int = 1,
     variation: Variation = Variation(),
+    machine_seed: int | None = None,
 ) -> list[SyntheticLayer]:
     """Consecutive layers of one build on one machine (the seed picks the machine's look).
+
+    `machine_seed`, when given, picks the look instead, so one machine's jobs share it while
+    their parts differ, as on a real printer.
 
     `defects` maps the layer index where a defect appears to its kind; it stays at the same
     place on the bed for `defect_persistence` layers. Where defects overlap, the layer's
@@ -184,7 +188,7 @@ def generate_job(
             raise ValueError(f"defect onset {onset} is outside the job's {n_layers} layers")
     if defect_persistence < 1 or group_length < 1:
         raise ValueError("defect_persistence and group_length must be at least 1")
-    machine = sample_machine(np.random.default_rng([seed, _MACHINE]), size)
+    machine = sample_machine(np.random.default_rng([seed if machine_seed is None else machine_seed, _MACHINE]), size)
     gain_amp, gain_period, gain_phase = machine.gain_drift
     offset_amp, offset_period, offset_phase = machine.offset_drift
     layers, active, groups = [], [], {}
@@ -230,16 +234,17 @@ def generate_layers(
     group: int | None = None,
     variation: Variation = Variation(),
     group_length: int = 30,
+    machine_seed: int | None = None,
 ) -> list[SyntheticLayer]:
     """Independent layers from the seed's machine, each with `defect_kind` (or none).
 
     With `group` set every layer shows that group's parts (as `generate_job` would with the
     same seed); otherwise layer i shows group i. Exposure and camera shift are drawn at random
-    within the machine's range, not as a slow drift.
+    within the machine's range, not as a slow drift. `machine_seed` works as in `generate_job`.
     """
     if defect_kind is not None:
         _check_kind(defect_kind)
-    machine = sample_machine(np.random.default_rng([seed, _MACHINE]), size)
+    machine = sample_machine(np.random.default_rng([seed if machine_seed is None else machine_seed, _MACHINE]), size)
     gain_amp, offset_amp = machine.gain_drift[0], machine.offset_drift[0]
     layers = []
     for i in range(n):

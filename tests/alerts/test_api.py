@@ -108,11 +108,16 @@ def test_it_sends_a_test_alert_through_the_machines_and_fleet_channels(
     assert sorted(Delivery.objects.values_list("status", flat=True)) == ["sent", "sent"]
 
 
-def test_it_edits_a_machines_alert_rule(operator_client, printer):
+def test_it_lets_admins_edit_a_machines_alert_rule(operator_client, operator, printer):
     url = f"/api/v1/machines/{printer.machine.slug}/alert-rule/"
     assert operator_client.get(url).json()["k_critical"] == 3
+    assert operator_client.patch(url, {"k_critical": 4}, format="json").status_code == 403
+    operator.is_staff = True
+    operator.save()
     response = operator_client.patch(url, {"k_critical": 4, "warmup_layers": 20}, format="json")
     assert response.status_code == 200
     rule = AlertRule.objects.get(machine=printer.machine)
     assert (rule.k_critical, rule.warmup_layers, rule.window_layers) == (4, 20, 5)
     assert operator_client.patch(url, {"k_critical": 9}, format="json").status_code == 400
+    too_low = operator_client.patch(url, {"k_warning": 4, "k_critical": 3}, format="json")
+    assert too_low.status_code == 400 and "k_critical" in too_low.json()

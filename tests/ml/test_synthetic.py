@@ -95,3 +95,12 @@ def test_it_renders_a_256_layer_in_well_under_20_ms():
     started = time.process_time()
     generate_layers(seed=0, n=20, defect_kind="super_elevation")
     assert (time.process_time() - started) / 20 < 0.02
+
+
+def test_it_takes_the_machines_look_from_machine_seed_when_given():
+    def image(**kw):
+        return generate_job(n_layers=1, size=64, **kw)[0].image
+
+    assert (image(seed=2) == image(seed=2, machine_seed=2)).all()
+    assert not (image(seed=2) == image(seed=2, machine_seed=9)).all()
+    assert not (image(seed=1, machine_seed=9) == image(seed=2, machine_seed=9)).all()

@@ -5,7 +5,7 @@ from tqdm import tqdm
 
 from apps.layers.importing import ImportStats, layers_import
 from apps.layers.models import LabelValue
-from apps.machines.models import Machine
+from apps.machines.selectors import machine_find
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
 
@@ -26,7 +26,7 @@ class Command(BaseCommand):
     def handle(
         self, *args, machine: str, directory: Path, job: str | None, label: str | None, no_score: bool, **options
     ):
-        found = Machine.objects.filter(slug=machine).first() or Machine.objects.filter(name=machine).first()
+        found = machine_find(slug_or_name=machine)
         if found is None:
             raise CommandError(f"No machine {machine!r}. Create it with create_machine first.")
         if not directory.is_dir():

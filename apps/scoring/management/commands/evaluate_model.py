@@ -5,7 +5,7 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.layers.imaging import image_to_array
-from apps.machines.models import Machine
+from apps.machines.selectors import machine_find
 from apps.scoring import model_cache
 from apps.scoring.selectors import model_version_active
 from ml.evaluation import evaluate, format_report
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", dest="as_json", help="Print the metrics as JSON.")
 
     def handle(self, *args, machine, good, defective, as_json: bool, **options):
-        found = Machine.objects.filter(slug=machine).first() or Machine.objects.filter(name=machine).first()
+        found = machine_find(slug_or_name=machine)
         if found is None:
             raise CommandError(f"No machine {machine!r}.")
         version = model_version_active(machine=found)

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.machines.models import Machine
+from apps.machines.selectors import machine_find
 from apps.scoring.training import (
     NotEnoughLayers,
     model_version_activate,
@@ -26,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-activate", action="store_true")
 
     def handle(self, *args, machine, epochs, scorer, seed, target_fpr, no_activate, **options):
-        found = Machine.objects.filter(slug=machine).first() or Machine.objects.filter(name=machine).first()
+        found = machine_find(slug_or_name=machine)
         if found is None:
             raise CommandError(f"No machine {machine!r}.")
         if epochs < 1:
