@@ -21,8 +21,8 @@ class GroupedScores:
     groups: np.ndarray
 
 
-def layer_groups_fit(*, train_images: np.ndarray, seed: int) -> LayerGroups:
-    return fit_groups(embed_layers(train_images), max_groups=MAX_GROUPS, min_group_size=MIN_GROUP_SIZE, seed=seed)
+def layer_groups_fit(*, embeddings: np.ndarray, seed: int) -> LayerGroups:
+    return fit_groups(embeddings, max_groups=MAX_GROUPS, min_group_size=MIN_GROUP_SIZE, seed=seed)
 
 
 def layer_groups_build(

@@ -100,8 +100,9 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
 
     scorer = get_scorer_class(version.scorer)(version.config or None)
     train_images = _load_arrays([layers[i] for i in train_ids])
-    groups = layer_groups_fit(train_images=train_images, seed=seed)
-    train_groups = groups.assign(embed_layers(train_images))
+    train_embeddings = embed_layers(train_images)
+    groups = layer_groups_fit(embeddings=train_embeddings, seed=seed)
+    train_groups = groups.assign(train_embeddings)
     history = scorer.fit(
         train_images,
         epochs=epochs,
