@@ -1,12 +1,14 @@
 """Alert rules on simulated jobs: how fast critical alerts fire, and how often they fire falsely.
 
     .venv/bin/python bench/alerts.py [--good-jobs 1000] [--defect-jobs 300] [--seed 0] [--scores FILE]
+                                     [--variant "layout baseline"]
 
-    .venv/bin/python bench/alerts.py --record-scores var/alert_scores.json [--epochs 20]
+    .venv/bin/python bench/alerts.py --record-scores var/alert_scores.json [--epochs 20] [--holdout jobs]
 
-With --scores FILE (written by --record-scores) good jobs are stitched from a seed scorer's
-recorded scores on a synthetic job, and defects are that run's recorded scores of persistent
-synthetic defects, one row per defect kind. Without it, the simulation below is used.
+With --scores FILE (written by --record-scores) good jobs are stitched from a real scorer's
+recorded scores on later good jobs of a synthetic machine, and defects are that run's recorded
+scores of persistent synthetic defects, one row per defect kind. The recording trains and
+calibrates as the product does (see record_scores). Without it, the simulation below is used.
 
 Assumptions (simulated, not taken from a scorer run; stated so the numbers can be judged):
 - A good layer's normalised score (score / threshold) is log-normal. The threshold is calibrated
@@ -55,16 +57,18 @@ def criticals(params: RuleParams, scores: np.ndarray, *, resolve_at_once: bool) 
 
 
 def recorded_good(record: dict):
-    """Good jobs stitched from random stretches (20-60 layers) of a recorded good job's scores:
+    """Good jobs stitched from random stretches (20-60 layers) of recorded good jobs' scores:
     keeps the scorer's real spread and its layer-to-layer correlation."""
-    good = np.asarray(record["good"][10:])  # past the recorded job's own warm-up
+    # Past each recorded job's own warm-up.
+    good = [np.asarray(job[10:]) for job in record.get("good_jobs") or [record["good"]]]
 
     def make(rng: np.random.Generator, n: int) -> np.ndarray:
         parts, total = [], 0
         while total < n:
             length = int(rng.integers(20, 61))
-            start = int(rng.integers(0, len(good) - length))
-            parts.append(good[start : start + length])
+            job = good[int(rng.integers(len(good)))]
+            start = int(rng.integers(0, len(job) - length))
+            parts.append(job[start : start + length])
             total += length
         return np.concatenate(parts)[:n]
 
@@ -134,47 +138,105 @@ def bench_defects(params: RuleParams, rng: np.random.Generator, jobs: int, make_
     }
 
 
-RECORD_SEED, RECORD_LAYERS, RECORD_PERSISTENCE = 1, 240, 8
+RECORD_MACHINE, RECORD_LAYERS, RECORD_PERSISTENCE = 1, 240, 8
+PAST_JOBS, PAST_LAYERS = (101, 102, 103, 104), 90  # the machine's earlier jobs, trained on
+GOOD_JOBS, DEFECT_JOB = (201, 202, 203), 204  # later jobs of the same machine: new layouts
+HOLDOUT_FRACTION = 0.2  # as apps.scoring.training
 
 
-def record_scores(out: Path, epochs: int, scorer_name: str) -> None:
+def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str) -> None:
     """Records normalised scores from a real scorer run (TensorFlow; minutes on a CPU).
 
-    Trains the scorer (the platform's default unless named) on independent synthetic good layers
-    of one machine, calibrates the threshold at the 99th percentile of held-out good layers (the
-    1% FPR target), then scores
-    one synthetic job without defects and the same job with persistent defects of every kind.
+    Mirrors apps.scoring.training: the scorer (the platform's default unless named) trains on a
+    machine's earlier jobs less the layers ml.calibration.holdout_split holds out (whole jobs),
+    and calibrate() sets the threshold at the 1% FPR target on those, padded with benign
+    variants (ml.calibration_set). Then it scores later jobs of the same machine, with their own
+    part layouts: good ones, and one with persistent defects of every kind. It also records the
+    layout-baseline sequential variant (ml.sequence), calibrated on the held-out jobs, for
+    --variant. `holdout="random"` holds out random layers instead (the procedure before).
     """
+    from ml.calibration import calibrate, holdout_split
+    from ml.calibration_set import calibration_set
     from ml.preprocess import preprocess_batch
     from ml.scorers import get_scorer_class
-    from ml.synthetic import DEFECT_KINDS, generate_job, generate_layers
+    from ml.sequence import layout_baseline_residual, same_layout
+    from ml.synthetic import DEFECT_KINDS, generate_job
 
     def images(layers) -> np.ndarray:
         return preprocess_batch(layer.image for layer in layers)
 
-    pool = images(generate_layers(seed=RECORD_SEED, n=200))
+    past = [generate_job(seed=s, n_layers=PAST_LAYERS, machine_seed=RECORD_MACHINE) for s in PAST_JOBS]
+    pool = images(layer for job in past for layer in job)
+    jobs = [s for s in PAST_JOBS for _ in range(PAST_LAYERS)]
+    indexes = [i for _ in PAST_JOBS for i in range(PAST_LAYERS)]
+    if holdout == "random":
+        order = np.random.default_rng(0).permutation(len(pool))
+        n_holdout = round(len(pool) * HOLDOUT_FRACTION)
+        train, held = order[n_holdout:], order[:n_holdout]
+    else:
+        train, held = holdout_split(jobs, indexes, HOLDOUT_FRACTION, seed=0)
     scorer = get_scorer_class(scorer_name)()
-    scorer.fit(pool[:140], epochs=epochs, batch_size=16, verbose=False)
-    threshold = float(np.percentile(scorer.score(pool[140:]).scores, 99))
-    good = scorer.score(images(generate_job(seed=RECORD_SEED, n_layers=RECORD_LAYERS))).scores / threshold
+    scorer.fit(pool[train], epochs=epochs, batch_size=16, verbose=False)
+
+    def sequences(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-layer scores and the layout-baseline variant (ml.sequence) of one job's layers."""
+        result = scorer.score(stack)
+        return result.scores, layout_baseline_residual(result.heatmaps, same_layout(stack))
+
+    # As the product: the held-out layers, padded with benign variants of them (calibration_set).
+    calibration = calibrate(scorer.score(calibration_set(pool[held], seed=0)).scores, target_fpr=0.01)
+    threshold = calibration.threshold
+    variants = {}
+    if holdout == "jobs":  # held out as whole jobs, they are sequences the variant can run on
+        by_job = [[p for p in held if jobs[p] == job] for job in dict.fromkeys(jobs[p] for p in held)]
+        baseline = np.concatenate([sequences(pool[positions])[1] for positions in by_job])
+        variants["layout baseline"] = calibrate(baseline[~np.isnan(baseline)], target_fpr=0.01).threshold
+
+    def scored(seed: int, **kwargs) -> dict[str, np.ndarray]:
+        job = generate_job(seed=seed, n_layers=RECORD_LAYERS, machine_seed=RECORD_MACHINE, **kwargs)
+        layer, baseline = sequences(images(job))
+        out = {"per-layer": layer / threshold}
+        if variants:
+            # No alarm from the baseline in a layout's first layers; or the per-layer score there.
+            out["layout baseline"] = np.nan_to_num(baseline / variants["layout baseline"], nan=0.0)
+            out["baseline, else per-layer"] = np.where(np.isnan(baseline), out["per-layer"], out["layout baseline"])
+        return out
+
+    good = [scored(seed) for seed in GOOD_JOBS]
     onsets = {30 + 35 * i: kind for i, kind in enumerate(DEFECT_KINDS)}
-    job = generate_job(seed=RECORD_SEED, n_layers=RECORD_LAYERS, defects=onsets, defect_persistence=RECORD_PERSISTENCE)
-    scored = scorer.score(images(job)).scores / threshold
-    defects = {kind: scored[i : i + RECORD_PERSISTENCE] for i, kind in onsets.items()}
+    defect_job = scored(DEFECT_JOB, defects=onsets, defect_persistence=RECORD_PERSISTENCE)
+
+    def series(name: str) -> dict:
+        return {
+            "good_jobs": [[round(float(v), 4) for v in job[name]] for job in good],
+            "defects": {
+                kind: [round(float(v), 4) for v in defect_job[name][i : i + RECORD_PERSISTENCE]]
+                for i, kind in onsets.items()
+            },
+        }
+
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         json.dumps(
             {
                 "epochs": epochs,
                 "scorer": scorer_name,
+                "holdout": holdout,
                 "threshold": threshold,
-                "good": [round(float(v), 4) for v in good],
-                "defects": {k: [round(float(v), 4) for v in values] for k, values in defects.items()},
+                "calibration": calibration.details,
+                **series("per-layer"),
+                # Sequential variants (--variant), each normalised by its own calibrated threshold.
+                "variants": {name: series(name) for name in good[0] if name != "per-layer"},
+                "variant_thresholds": variants,
             },
             indent=1,
         )
     )
-    print(f"wrote {out}: good median {np.median(good):.2f}, above threshold {np.mean(good > 1):.1%}")
+    defects = series("per-layer")["defects"]
+    good = [job["per-layer"] for job in good]
+    rates = ", ".join(f"{np.mean(job > 1):.1%}" for job in good)
+    print(f"wrote {out}: {len(held)} held-out layers ({holdout}), threshold {threshold:.3f};")
+    print(f"good jobs' layers above threshold: {rates}")
     for kind, values in defects.items():
         print(f"{kind:>16}: " + " ".join(f"{v:.2f}" for v in values))
 
@@ -185,12 +247,19 @@ def main() -> None:
     parser.add_argument("--defect-jobs", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--scores", help="a JSON file written by --record-scores: use a scorer's real scores")
+    parser.add_argument("--variant", help="with --scores: a recorded sequential variant instead of per-layer scores")
     parser.add_argument("--record-scores", metavar="OUT", help="run a real scorer and write its scores to OUT")
     parser.add_argument("--scorer", default=DEFAULT_SCORER, help="the scorer for --record-scores")
     parser.add_argument("--epochs", type=int, default=20, help="training epochs for --record-scores")
+    parser.add_argument(
+        "--holdout",
+        choices=("jobs", "random"),
+        default="jobs",
+        help="calibration layers for --record-scores: whole jobs, as the product (default), or random layers",
+    )
     args = parser.parse_args()
     if args.record_scores:
-        record_scores(Path(args.record_scores), args.epochs, args.scorer)
+        record_scores(Path(args.record_scores), args.epochs, args.scorer, args.holdout)
         return
     params = RuleParams()
     rng = np.random.default_rng(args.seed)
@@ -199,6 +268,8 @@ def main() -> None:
     source = "simulated log-normal scores"
     if args.scores:
         record = json.loads(Path(args.scores).read_text())
+        if args.variant:
+            record = {**record, **record["variants"][args.variant], "scorer": f"{record['scorer']} ({args.variant})"}
         make_good = recorded_good(record)
         defects = {f"recorded {kind}": recorded_defect(v) for kind, v in record["defects"].items()}
         source = f"scores recorded from a {record.get('scorer', 'seed')}-scorer run ({args.scores})"

@@ -7,6 +7,7 @@ score exactly at the threshold is not an alarm.
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -132,3 +133,40 @@ def calibrate(
     if defective.all():
         raise ValueError("every label is defective: there are no good scores to calibrate on")
     return calibrate_fpr_target(values, target_fpr)
+
+
+def holdout_split(
+    jobs: Sequence[Hashable], indexes: Sequence[int], fraction: float = 0.2, seed: int = 0
+) -> tuple[list[int], list[int]]:
+    """Positions of the layers to train on and of those held out to calibrate on.
+
+    A new job brings part layouts the model has never seen, and its layers score higher than
+    layers of a trained layout. Layers held out at random share their layouts with the training
+    layers of the same job, so a threshold calibrated on them alarms far more often than its
+    target on new jobs. So whole jobs are held out (chosen at random, about `fraction` of the
+    layers, never more than twice that); failing that, the latest `fraction` of each job's layers.
+    """
+    if not 0.0 < fraction < 0.5:
+        raise ValueError(f"fraction must be in (0, 0.5), got {fraction}")
+    n = len(indexes)
+    if len(jobs) != n:
+        raise ValueError(f"got {len(jobs)} jobs but {n} indexes")
+    wanted = max(1, round(n * fraction))
+    members: dict[Hashable, list[int]] = {}
+    for position, job in enumerate(jobs):
+        members.setdefault(job, []).append(position)
+    holdout: list[int] = []
+    if len(members) > 1:
+        order = np.random.default_rng(seed).permutation(len(members))
+        keys = list(members)
+        for key in (keys[i] for i in order):
+            if len(holdout) >= wanted:
+                break
+            if len(holdout) + len(members[key]) <= 2 * wanted:
+                holdout += members[key]
+    if not holdout:  # one job, or every job too large to hold out whole
+        for positions in members.values():
+            latest = sorted(positions, key=lambda p: indexes[p])
+            holdout += latest[len(latest) - max(1, round(len(latest) * fraction)) :]
+    held = set(holdout)
+    return [p for p in range(n) if p not in held], sorted(held)

@@ -35,8 +35,10 @@ def augment_benign(images: np.ndarray, rng: np.random.Generator, max_shift: floa
     """Harmless changes a good layer may show: exposure gain/offset, sensor noise, camera shift."""
     out = np.empty_like(images)
     for i, image in enumerate(images):
-        shift = rng.uniform(-max_shift, max_shift, 2)
-        moved = ndimage.shift(image, shift, order=1, mode="nearest")
+        # Whole pixels: interpolating a sub-pixel shift would blur the grain, and a model that
+        # learned its residual statistics on blurred layers over-reacts to sharp real ones.
+        shift = np.round(rng.uniform(-max_shift, max_shift, 2))
+        moved = ndimage.shift(image, shift, order=0, mode="nearest")
         gain, offset = rng.uniform(0.85, 1.15), rng.uniform(-0.05, 0.05)
         noise = rng.standard_normal(image.shape).astype(np.float32) * rng.uniform(0, 0.012)
         out[i] = np.clip(gain * moved + offset + noise, 0.0, 1.0)

@@ -32,6 +32,23 @@ class LayerAcceptedOutput(serializers.Serializer):
         return _absolute(self.context["request"], "api:layer-detail", layer.pk)
 
 
+class BoxOutput(serializers.Serializer):
+    x = serializers.FloatField(help_text="Left edge.")
+    y = serializers.FloatField(help_text="Top edge.")
+    width = serializers.FloatField()
+    height = serializers.FloatField()
+
+
+class RegionOutput(serializers.Serializer):
+    """A connected part of the heatmap at or above the layer's threshold (ml.regions)."""
+
+    box = BoxOutput(help_text="Bounding box in pixels of the 256x256 model frame.")
+    box_fraction = BoxOutput(help_text="The same box as fractions (0..1) of the image's width and height.")
+    area = serializers.IntegerField(help_text="Pixels of the model frame at or above threshold.")
+    area_fraction = serializers.FloatField(help_text="Share of the image.")
+    peak = serializers.FloatField(help_text="Highest heatmap value, in multiples of the threshold.")
+
+
 class LayerOutput(serializers.Serializer):
     id = serializers.IntegerField()
     machine = serializers.CharField(source="machine.slug")
@@ -50,6 +67,12 @@ class LayerOutput(serializers.Serializer):
         allow_null=True,
         default=None,
         help_text="Index of the layer group (of the scoring model version) whose threshold applied.",
+    )
+    regions = RegionOutput(
+        source="current_score.regions",
+        many=True,
+        default=list,
+        help_text="Up to 5 heatmap regions at or above threshold, highest peak first; empty where none is.",
     )
     label = serializers.CharField(allow_blank=True)
     image_url = serializers.SerializerMethodField()

@@ -34,6 +34,9 @@ class ModelVersion(models.Model):
     metrics = models.JSONField(default=dict, blank=True)
     threshold = models.FloatField(null=True, blank=True)
     calibration_method = models.CharField(max_length=32, blank=True)
+    # ml.supervised.LabelHead.to_dict() when labeled defects trained a head on the scorer's
+    # outputs; then scores are its P(defective) and `threshold` is on that probability.
+    head = models.JSONField(null=True, blank=True)
     progress = models.FloatField(default=0.0)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -93,6 +96,8 @@ class LayerScore(models.Model):
     layer_group = models.PositiveSmallIntegerField(null=True, blank=True)
     heatmap = models.FileField(upload_to=heatmap_path, max_length=300)
     reconstruction = models.FileField(upload_to=heatmap_path, max_length=300, blank=True)
+    # The heatmap's strongest regions at or above threshold (ml.regions.top_regions), highest peak first.
+    regions = models.JSONField(default=list, blank=True)
     scored_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -10,11 +10,10 @@ from django.db import IntegrityError, transaction
 
 from apps.layers.imaging import read_image_array
 from apps.layers.models import Layer
-from apps.scoring import model_cache, on_scored
-from apps.scoring.layer_groups import layer_groups_assign
+from apps.scoring import on_scored
 from apps.scoring.models import LayerScore, ModelVersion
-from apps.scoring.rendering import grayscale_png, heatmap_png
 from apps.scoring.selectors import model_version_active
+from apps.scoring.verdicts import Verdict, images_judge
 from ml.preprocess import preprocess
 
 logger = logging.getLogger(__name__)
@@ -62,45 +61,26 @@ def _score_machine_layers(layers: list[Layer]) -> list[LayerScore]:
                 status=Layer.Status.FAILED, error=f"Could not read the stored image: {error}"
             )
     if pending:
-        scorer = model_cache.scorer_for(version)
-        images = np.stack(arrays)
-        result = scorer.score(images)
-        grouped = layer_groups_assign(version=version, images=images)
-        for i, layer in enumerate(pending):
-            score = _layer_score_store(
-                layer=layer,
-                version=version,
-                score=float(result.scores[i]),
-                group=grouped[i][0],
-                threshold=grouped[i][1],
-                heatmap=heatmap_png(result.heatmaps[i], vmax=scorer.heatmap_vmax),
-                reconstruction=grayscale_png(result.reconstructions[i]),
-            )
+        verdicts = images_judge(version=version, images=np.stack(arrays))
+        for layer, verdict in zip(pending, verdicts, strict=True):
+            score = _layer_score_store(layer=layer, version=version, verdict=verdict)
             results.append(_layer_mark_scored(layer=layer, score=score))
     return results
 
 
-def _layer_score_store(
-    *,
-    layer: Layer,
-    version: ModelVersion,
-    score: float,
-    group: int | None,
-    threshold: float,
-    heatmap: bytes,
-    reconstruction: bytes,
-) -> LayerScore:
+def _layer_score_store(*, layer: Layer, version: ModelVersion, verdict: Verdict) -> LayerScore:
     row = LayerScore(
         layer=layer,
         model_version=version,
         scorer=version.scorer,
-        score=score,
-        threshold=threshold,
-        anomalous=score > threshold,
-        layer_group=group,
+        score=verdict.score,
+        threshold=verdict.threshold,
+        anomalous=verdict.score > verdict.threshold,
+        layer_group=verdict.group,
+        regions=list(verdict.regions),
     )
-    row.heatmap.save("heatmap.png", ContentFile(heatmap), save=False)
-    row.reconstruction.save("reconstruction.png", ContentFile(reconstruction), save=False)
+    row.heatmap.save("heatmap.png", ContentFile(verdict.heatmap), save=False)
+    row.reconstruction.save("reconstruction.png", ContentFile(verdict.reconstruction), save=False)
     try:
         with transaction.atomic():
             row.save()

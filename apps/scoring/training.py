@@ -18,15 +18,26 @@ from apps.scoring.layer_groups import GroupedScores, layer_groups_build, layer_g
 from apps.scoring.models import LayerGroup, ModelVersion
 from apps.scoring.selectors import defective_layers, training_layers
 from ml.artifacts import file_sha256
-from ml.calibration import calibrate
+from ml.calibration import calibrate, calibrate_f1_sweep, holdout_split
+from ml.calibration_set import calibration_set
 from ml.evaluation import evaluate
 from ml.groups import embed_layers
 from ml.preprocess import preprocess
-from ml.scorers import DEFAULT_SCORER, get_scorer_class
+from ml.scorers import DEFAULT_SCORER, Scorer, get_scorer_class
+from ml.scorers.base import ScoreResult
+from ml.supervised import MAX_REFERENCE, FeatureSpace, HeadFit, NotEnoughLabels, fit_head
 
 # Share of the good layers held back from training to calibrate the threshold on.
 HOLDOUT_FRACTION = 0.2
 MIN_LAYERS_FOR_HOLDOUT = 5
+# Labeled defective layers from which a supervised head is fitted on the scorer's outputs.
+# bench/labels.py (synthetic, 2 machines x 10 draws): F1 gain over the F1-swept score threshold
+# -0.019 at 5 labels, -0.003 at 10, +0.004 +- 0.004 at 20, +0.010 +- 0.003 at 50, +0.019 at 100.
+# It is used only when its cross-validated F1 also beats the score's on this machine's layers;
+# then the version alarms on the head's P(defective) against one global threshold (the layer
+# groups' thresholds, in the scorer's units, then only scale the heatmap).
+MIN_DEFECTIVE_FOR_HEAD = 50
+HEAD_MIN_GAIN = 0.0  # F1 the head must gain over the score's, cross-validated, to be used
 
 
 class NotEnoughLayers(ValueError):
@@ -48,13 +59,16 @@ def _load_arrays(layers: list[Layer]) -> np.ndarray:
 
 
 def _split(layer_ids: list[int], seed: int) -> tuple[list[int], list[int]]:
+    """Whole jobs (or each job's latest layers) are held out, so the threshold is calibrated on
+    layouts the model was not trained on, as the next job's will be (ml.calibration.holdout_split)."""
     if len(layer_ids) < MIN_LAYERS_FOR_HOLDOUT:
         return layer_ids, []
-    order = np.random.default_rng(seed).permutation(len(layer_ids))
-    n_holdout = max(1, round(len(layer_ids) * HOLDOUT_FRACTION))
-    holdout = sorted(layer_ids[i] for i in order[:n_holdout])
-    train = sorted(layer_ids[i] for i in order[n_holdout:])
-    return train, holdout
+    rows = Layer.objects.filter(pk__in=layer_ids).values_list("pk", "job_id", "index")
+    where = {pk: (job, index) for pk, job, index in rows}
+    jobs = [where[pk][0] for pk in layer_ids]
+    indexes = [where[pk][1] for pk in layer_ids]
+    train, holdout = holdout_split(jobs, indexes, HOLDOUT_FRACTION, seed)
+    return sorted(layer_ids[i] for i in train), sorted(layer_ids[i] for i in holdout)
 
 
 def _progress_writer(version: ModelVersion, report: Callable | None) -> Callable[[int, int, float], None]:
@@ -110,31 +124,53 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
         progress=_progress_writer(version, progress),
         verbose=verbose,
     )
+    space = _feature_space(scorer, train_images, seed) if len(defective) >= MIN_DEFECTIVE_FOR_HEAD else None
     del train_images
     calibration_ids = holdout_ids or train_ids
-    good_images = _load_arrays([layers[i] for i in calibration_ids])
+    n_real = len(calibration_ids)  # the held-out layers come first, then their benign variants
+    good_images = calibration_set(_load_arrays([layers[i] for i in calibration_ids]), seed=seed)
     bad_images = _load_arrays(defective) if defective else np.empty((0, *good_images.shape[1:]), np.float32)
-    good_scores = scorer.score(good_images).scores
-    bad_scores = scorer.score(bad_images).scores if defective else np.empty(0)
+    good_result = scorer.score(good_images)
+    bad_result = scorer.score(bad_images) if defective else None
+    good_scores = good_result.scores
+    bad_scores = bad_result.scores if bad_result else np.empty(0)
     scores = np.concatenate([good_scores, bad_scores])
     labels = np.concatenate([np.zeros(len(good_scores)), np.ones(len(bad_scores))]).astype(int)
     target_fpr = target_fpr or settings.LAYERWATCH_TARGET_FPR
     calibration = calibrate(scores, labels, target_fpr=target_fpr)
+    # Groups are calibrated, and the version evaluated, on real layers only: benign variants
+    # widen the global threshold but must not count towards a group's own false-alarm bound.
+    real = np.concatenate([np.arange(len(good_scores)) < n_real, np.ones(len(bad_scores), bool)])
     group_rows = layer_groups_build(
         groups=groups,
         train_groups=train_groups,
         calibration=GroupedScores(
-            scores=scores,
-            labels=labels,
-            groups=groups.assign(embed_layers(np.concatenate([good_images, bad_images]))),
+            scores=scores[real],
+            labels=labels[real],
+            groups=groups.assign(embed_layers(np.concatenate([good_images[:n_real], bad_images]))),
         ),
         global_threshold=calibration.threshold,
         target_fpr=target_fpr,
     )
-    metrics = evaluate(scores, labels, calibration.threshold).as_dict()
-    metrics["calibration"] = {"method": calibration.method, **calibration.details}
+    metrics = evaluate(scores[real], labels[real], calibration.threshold).as_dict()
+    metrics["calibration"] = {"method": calibration.method, **calibration.details, "n_held_out": n_real}
     metrics["calibrated_on_training_layers"] = not holdout_ids
     metrics["layer_groups"] = {"n_groups": groups.n_groups, "silhouette": groups.silhouette, "embedding": groups.method}
+    threshold, method, head = float(calibration.threshold), calibration.method, None
+    if defective:
+        # The real held-out layers only (they come first), not their benign variants: copies of
+        # one layer on both sides of a cross-validation split would flatter the head.
+        real_good = ScoreResult(*(array[:n_real] for array in (good_scores, good_result.heatmaps,
+                                                            good_result.reconstructions)))
+        head_labels = np.concatenate([np.zeros(n_real, int), np.ones(len(defective), int)])
+        fitted, metrics["label_head"] = _label_head(
+            scorer, space, (good_images[:n_real], real_good), (bad_images, bad_result), head_labels, seed
+        )
+        if fitted is not None:
+            head, threshold, method = fitted.head.to_dict(), fitted.head.threshold, "head_f1_sweep"
+            # Cross-validated: each layer's P(defective) comes from a head fitted without it.
+            metrics.update(evaluate(fitted.cv_probabilities, head_labels, threshold).as_dict())
+            metrics["calibration"] = {"method": method, "cross_validated": True}
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.keras"
@@ -152,8 +188,9 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
         "seed": seed,
         "history": history,
     }
-    version.threshold = float(calibration.threshold)
-    version.calibration_method = calibration.method
+    version.threshold = threshold
+    version.calibration_method = method
+    version.head = head
     version.metrics = metrics
     version.status = ModelVersion.Status.READY
     version.progress = 1.0
@@ -166,6 +203,48 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
             row.model_version = version
         LayerGroup.objects.bulk_create(group_rows)
     return version
+
+
+def _feature_space(scorer: Scorer, images: np.ndarray, seed: int) -> FeatureSpace:
+    """What the head measures layers against: the scorer's outputs on (some) training layers."""
+    pick = np.sort(np.random.default_rng(seed).permutation(len(images))[:MAX_REFERENCE])
+    return FeatureSpace.fit(scorer.score(images[pick]), scorer.features(images[pick]), seed=seed)
+
+
+def _label_head(
+    scorer: Scorer,
+    space: FeatureSpace | None,
+    good: tuple[np.ndarray, ScoreResult],
+    bad: tuple[np.ndarray, ScoreResult],
+    labels: np.ndarray,
+    seed: int,
+) -> tuple[HeadFit | None, dict]:
+    """A head fitted on held-out good + labeled defective layers, when it beats the score alone.
+
+    Both are judged by the F1 of an F1-swept threshold: on the head's cross-validated outputs,
+    and on the scores themselves (which nothing was fitted to).
+    """
+    n_defective = int(labels.sum())
+    report = {"n_good": int(len(labels) - n_defective), "n_defective": n_defective,
+              "min_defective": MIN_DEFECTIVE_FOR_HEAD, "used": False}
+    if space is None:
+        report["note"] = f"{n_defective} labeled defective layers, {MIN_DEFECTIVE_FOR_HEAD} needed for a head"
+        return None, report
+    x = np.concatenate([space.transform(result, scorer.features(images)) for images, result in (good, bad)])
+    try:
+        fitted = fit_head(space, x, labels, seed=seed)
+    except NotEnoughLabels as error:  # e.g. too few held-out good layers
+        report["note"] = str(error)
+        return None, report
+    sweep = calibrate_f1_sweep(np.concatenate([good[1].scores, bad[1].scores]), labels)
+    report["f1_score_sweep"] = float(sweep.details["f1"])
+    report["f1_head_cv"] = fitted.cv_f1
+    report["used"] = fitted.cv_f1 > report["f1_score_sweep"] + HEAD_MIN_GAIN
+    if not report["used"]:
+        report["note"] = "the head's cross-validated F1 did not beat the score's threshold: not used"
+        return None, report
+    report["note"] = "scores are the head's P(defective) against one global threshold, not per layer group"
+    return fitted, report
 
 
 @transaction.atomic

@@ -10,10 +10,11 @@ from PIL import Image
 
 from apps.layers.imaging import image_inspect, image_to_array
 from apps.scoring import model_cache
-from apps.scoring.layer_groups import layer_groups_assign
 from apps.scoring.models import ModelVersion
-from apps.scoring.rendering import grayscale_png, heatmap_png
+from apps.scoring.rendering import grayscale_png
+from apps.scoring.verdicts import images_judge
 from ml.preprocess import preprocess
+from ml.regions import Region
 
 FEATURE_TILE = 64  # each 32x32 map drawn at twice its size
 
@@ -24,7 +25,8 @@ class Analysis:
     score: float
     threshold: float
     anomalous: bool
-    heatmap: bytes
+    heatmap: bytes  # in threshold units: 1.0 (mid-scale) is at threshold
+    regions: list[Region]
     reconstruction: bytes
     features: list[bytes]
     input: bytes
@@ -70,22 +72,21 @@ def images_analyze(*, version: ModelVersion, files: list[tuple[str, bytes]]) -> 
     for _name, data in files:
         image_inspect(data)
     arrays = np.stack([preprocess(image_to_array(data)) for _name, data in files])
-    scorer = model_cache.scorer_for(version)
-    result = scorer.score(arrays)
-    features = scorer.features(arrays)
-    thresholds = [threshold for _group, threshold in layer_groups_assign(version=version, images=arrays)]
+    verdicts = images_judge(version=version, images=arrays)
+    features = model_cache.scorer_for(version).features(arrays)
     return [
         Analysis(
             name=name,
-            score=float(result.scores[i]),
-            threshold=thresholds[i],
-            anomalous=bool(thresholds[i] and result.scores[i] > thresholds[i]),
-            heatmap=heatmap_png(result.heatmaps[i], vmax=scorer.heatmap_vmax),
-            reconstruction=grayscale_png(result.reconstructions[i]),
+            score=verdict.score,
+            threshold=verdict.threshold,
+            anomalous=verdict.anomalous,
+            heatmap=verdict.heatmap,
+            regions=verdict.regions,
+            reconstruction=verdict.reconstruction,
             features=[_png(t, FEATURE_TILE) for t in _feature_tiles(features[i])],
             input=grayscale_png(arrays[i]),
         )
-        for i, (name, _handle) in enumerate(files)
+        for i, ((name, _handle), verdict) in enumerate(zip(files, verdicts, strict=True))
     ]
 
 

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from apps.layers.imaging import ImageRejected, ImageTooLarge
 from apps.layers.models import LabelValue, Layer
+from apps.layers.serializers import RegionOutput
 from apps.machines.models import Machine
 from apps.machines.permissions import IsOperator
 from apps.scoring.selectors import model_version_active
@@ -130,7 +131,8 @@ class AnalyzeOutput(serializers.Serializer):
     score = serializers.FloatField()
     threshold = serializers.FloatField()
     anomalous = serializers.BooleanField()
-    heatmap = serializers.CharField(help_text="data:image/png;base64,…")
+    heatmap = serializers.CharField(help_text="data:image/png;base64,…; 0..2 × threshold, mid-scale at it")
+    regions = RegionOutput(many=True, help_text="Heatmap regions at or above threshold, highest peak first.")
     reconstruction = serializers.CharField(help_text="data:image/png;base64,…")
     feature_maps = serializers.ListField(child=serializers.CharField(), help_text="16 PNG data URIs")
 
@@ -176,6 +178,7 @@ class AnalyzeApi(APIView):
             "threshold": result.threshold,
             "anomalous": result.anomalous,
             "heatmap": data_uri(result.heatmap),
+            "regions": result.regions,
             "reconstruction": data_uri(result.reconstruction),
             "feature_maps": [data_uri(png) for png in result.features],
         }

@@ -78,6 +78,14 @@ class Scorer(abc.ABC):
     def keras_model(self) -> keras.Model:
         """The trained network that the artifact stores as its Keras part."""
 
+    def heatmap_threshold(self, threshold: float) -> float:
+        """The heatmap value that means "at threshold", so heatmaps can be drawn in threshold units.
+
+        The default suits scorers whose score is a statistic of heatmap pixels in the same units
+        (the local scorer's is the mean of the top 0.1%): a heatmap value of `threshold` there.
+        """
+        return float(threshold)
+
     def get_state(self) -> dict[str, np.ndarray]:
         """Arrays besides the network that scoring needs (e.g. normalisation maps)."""
         return {}

@@ -2,9 +2,10 @@
 
 Each layer is standardised photometrically (so exposure drift disappears), reconstructed by a
 denoising autoencoder trained with benign augmentation, and compared with its reconstruction
-pixel by pixel, forgiving a pixel of misalignment. The residual is smoothed and divided, per
-pixel, by what it looks like on good layers of the same machine (maps learned at fit time and
-stored as state). The score is the mean of the highest few normalised pixels, so a small defect
+pixel by pixel, forgiving a pixel of misalignment. The residual's smooth part (uneven lighting
+that the network did not follow) is removed; the rest is smoothed along lines and spots and
+divided, per pixel, by what it looks like on good layers of the same machine (maps learned at
+fit time and stored as state). The score is the mean of the highest few normalised pixels, so a small defect
 counts as much as a large one, and the heatmap is that normalised map: it shows where.
 """
 
@@ -32,7 +33,7 @@ from ml.training import ProgressCallback
 
 _STATE_KEYS = ("residual_mean", "residual_std")
 _MAP_SAMPLES = 48  # augmented good layers used to learn the per-pixel residual statistics
-_MAP_SMOOTHING = 6.0  # px; the statistics vary slowly across the bed
+_LEGACY_OFF = {"highpass": 0.0, "local_energy": 0.0, "map_smoothing": 6.0}
 
 
 @register
@@ -50,8 +51,17 @@ class LocalScorer(AutoencoderScorer):
         # (sigma_across, sigma_along, angle in degrees): the residual is smoothed at each
         # scale; round ones for spots and patches, elongated ones for lines in 4 directions.
         "scales": [[1, 1, 0], [2, 2, 0], [4, 4, 0], [1, 8, 0], [1, 8, 45], [1, 8, 90], [1, 8, 135]],
-        "top_fraction": 0.001,  # score = mean of this fraction of highest pixels
+        # Residual detail coarser than this (px) is removed before scoring: uneven lighting and
+        # exposure changes are smooth, defects are not. 0 turns it off.
+        "highpass": 16.0,
+        # The residual is divided by its local RMS over this scale (px), so a patch of rougher
+        # powder does not look anomalous, only something that stands out from its surroundings.
+        # Off by default: it steadied scores on real frames but blunted lines near part edges.
+        "local_energy": 0.0,
+        "top_fraction": 0.0003,  # score = mean of this fraction of highest pixels
         "normalise_maps": True,
+        # px; the residual statistics are smoothed across the bed at these scales (see _fit_maps).
+        "map_smoothing": [2.0, 6.0],
         # Share of the good layers kept out of training to learn the residual statistics from.
         # Off: holding out 25% did not help at a few epochs, and day one has only ~12 frames.
         "map_holdout": 0.0,
@@ -116,8 +126,12 @@ class LocalScorer(AutoencoderScorer):
         copies = max(1, math.ceil(_MAP_SAMPLES / len(images)))
         batch = augment_benign(np.concatenate([images] * copies), rng)
         magnitudes = self._residuals(batch)[0]  # (scales, n, H, W)
-        mean = smooth(magnitudes.mean(axis=1), _MAP_SMOOTHING)
-        std = np.sqrt(smooth(magnitudes.var(axis=1), _MAP_SMOOTHING))
+        # At each pixel the larger of the statistics smoothed at each scale: a fine one for thin
+        # structures that stay put (the bed's edge), a coarse one for part edges, which move a
+        # little as the parts grow from layer to layer.
+        sigmas = np.atleast_1d(np.asarray(self.config["map_smoothing"], dtype=float))
+        mean = np.max([smooth(magnitudes.mean(axis=1), s) for s in sigmas], axis=0)
+        std = np.sqrt(np.max([smooth(magnitudes.var(axis=1), s) for s in sigmas], axis=0))
         # A floor keeps a pixel that happened to be quiet in training from exploding later.
         floor = 0.5 * np.median(std.reshape(len(std), -1), axis=1)[:, None, None] + 1e-6
         self._mean, self._std = mean, np.maximum(std, floor)
@@ -126,8 +140,14 @@ class LocalScorer(AutoencoderScorer):
         normalised, centre, scale = normalise_photometric(images)
         reconstructed = np.clip(_predict(self.keras_model, normalised, batch_size)[..., 0], 0, 1)
         residual = shift_tolerant_residual(normalised, reconstructed, int(self.config["tolerance"]))
+        if self.config["highpass"]:
+            residual = residual - smooth(residual, float(self.config["highpass"]))
         scales = [list(map(float, pair)) for pair in self.config["scales"]]
-        return multiscale_magnitude(residual, scales), reconstructed, centre, scale
+        magnitudes = multiscale_magnitude(residual, scales)
+        if self.config["local_energy"]:
+            energy = np.sqrt(smooth(residual**2, float(self.config["local_energy"])))
+            magnitudes = magnitudes / (energy + 1e-4)[None]
+        return magnitudes, reconstructed, centre, scale
 
     def reconstruct(self, images: np.ndarray, *, batch_size: int = 16) -> np.ndarray:
         normalised, centre, scale = normalise_photometric(check_images(images))
@@ -148,6 +168,12 @@ class LocalScorer(AutoencoderScorer):
             heatmaps=np.maximum(residual, 0.0).astype(np.float32),
             reconstructions=denormalise(reconstructed, centre, scale),
         )
+
+    @classmethod
+    def from_artifact(cls, *, model, config: dict, state: dict[str, np.ndarray]) -> LocalScorer:
+        # Artifacts saved before an option existed were fitted without it: keep it off for them.
+        legacy = {key: value for key, value in _LEGACY_OFF.items() if key not in config}
+        return super().from_artifact(model=model, config={**config, **legacy}, state=state)
 
     def score_reconstructions(self, images, reconstructions):  # pragma: no cover - unused
         raise NotImplementedError("the local scorer scores in its own normalised frame")

@@ -235,8 +235,12 @@ def generate_layers(
     variation: Variation = Variation(),
     group_length: int = 30,
     machine_seed: int | None = None,
+    first: int = 0,
 ) -> list[SyntheticLayer]:
     """Independent layers from the seed's machine, each with `defect_kind` (or none).
+
+    Layer i is the same whatever `n` is; `first` starts the numbering elsewhere, so that sets
+    drawn with different `first` share no layer (nor its noise, exposure or defect).
 
     With `group` set every layer shows that group's parts (as `generate_job` would with the
     same seed); otherwise layer i shows group i. Exposure and camera shift are drawn at random
@@ -247,7 +251,7 @@ def generate_layers(
     machine = sample_machine(np.random.default_rng([seed if machine_seed is None else machine_seed, _MACHINE]), size)
     gain_amp, offset_amp = machine.gain_drift[0], machine.offset_drift[0]
     layers = []
-    for i in range(n):
+    for i in range(first, first + n):
         layer_group = i if group is None else group
         base_parts, growth = _group_parts(seed, layer_group, machine)
         rng = np.random.default_rng([seed, _LAYER, i])

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from ml.calibration import calibrate, calibrate_f1_sweep, calibrate_fpr_target
+from ml.calibration import calibrate, calibrate_f1_sweep, calibrate_fpr_target, holdout_split
 
 
 def test_it_takes_the_conformal_order_statistic():
@@ -92,3 +92,27 @@ def test_it_rejects_bad_input():
         calibrate_f1_sweep(np.array([1.0, 2.0]), np.array([0, 2]))
     with pytest.raises(ValueError):
         calibrate_fpr_target(np.array([1.0]), target_fpr=0.0)
+
+
+def test_it_holds_out_whole_jobs_for_calibration():
+    jobs = ["a"] * 30 + ["b"] * 30 + ["c"] * 30 + ["d"] * 30 + ["e"] * 30
+    indexes = [i for _ in range(5) for i in range(30)]
+    train, holdout = holdout_split(jobs, indexes, fraction=0.2, seed=1)
+    held_jobs = {jobs[p] for p in holdout}
+    assert len(held_jobs) == 1 and len(holdout) == 30
+    assert not held_jobs & {jobs[p] for p in train}
+    assert sorted(train + holdout) == list(range(150))
+    assert holdout_split(jobs, indexes, fraction=0.2, seed=1) == (train, holdout)
+
+
+def test_it_holds_out_the_latest_layers_of_a_single_job():
+    indexes = [5, 0, 9, 1, 8, 2, 7, 3, 6, 4]
+    train, holdout = holdout_split(["j"] * 10, indexes, fraction=0.2)
+    assert sorted(indexes[p] for p in holdout) == [8, 9]
+    assert len(train) == 8
+
+
+def test_it_holds_out_the_latest_layers_of_each_job_when_no_job_is_small_enough():
+    jobs, indexes = ["a"] * 50 + ["b"] * 50, list(range(50)) * 2
+    _, holdout = holdout_split(jobs, indexes, fraction=0.2)
+    assert sorted((jobs[p], indexes[p]) for p in holdout) == [(j, i) for j in "ab" for i in range(40, 50)]

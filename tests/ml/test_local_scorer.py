@@ -101,3 +101,19 @@ def test_it_refuses_to_score_without_residual_statistics(trained_local, good_ima
 
 def test_it_exposes_bottleneck_features(trained_local, good_images):
     assert trained_local.features(good_images[:2]).shape == (2, 32, 32, 16)
+
+
+def test_it_scores_uneven_lighting_far_below_a_spot_of_the_same_contrast(trained_local, good_images, spotted):
+    yy, xx = np.mgrid[0:256, 0:256] / 255.0
+    # A gentle light fall-off across the bed, 0.25 grey (as strong as the spot) from corner to corner.
+    lit = np.clip(good_images[:3] + 0.25 * (xx + yy) / 2, 0, 1)
+    spot_score = trained_local.score(spotted[0]).scores[0]
+    # Without removing the residual's smooth part, the lit layers score about as high as the spot.
+    assert trained_local.score(lit).scores.max() < 0.5 * spot_score
+
+
+def test_it_keeps_options_off_for_artifacts_saved_before_they_existed(trained_local):
+    config = {k: v for k, v in trained_local.config.items() if k not in ("highpass", "local_energy")}
+    old = LocalScorer.from_artifact(model=trained_local.keras_model, config=config, state=trained_local.get_state())
+    assert old.config["highpass"] == 0.0 and old.config["local_energy"] == 0.0
+    assert trained_local.config["highpass"] > 0

@@ -46,7 +46,8 @@ def test_it_finds_the_layer_groups_at_training_and_falls_back_to_the_global_thre
 
 def test_it_calibrates_a_threshold_per_group_when_a_group_has_enough_held_out_layers(printer, monkeypatch):
     monkeypatch.setattr(layer_groups, "min_calibration_layers", lambda target_fpr: 2)
-    add(printer.machine, two_groups())
+    for job in ("A", "B", "C"):  # a whole job is held out for calibration: both groups in each
+        add(printer.machine, two_groups(4), job=job)
     version = train(printer.machine)
     groups = list(version.layer_groups.all())
     assert len(groups) == 2

@@ -13,6 +13,7 @@ from apps.scoring.training import (
     model_version_train,
 )
 from ml.artifacts import file_sha256
+from ml.calibration_set import MIN_CALIBRATION_LAYERS
 from ml.synthetic import generate_layers
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +45,15 @@ def test_it_calibrates_by_false_positive_rate_when_no_defects_are_labeled(printe
     assert len(version.training_set["holdout_layer_ids"]) == 2
     assert version.sha256 == file_sha256(version.artifact.path)
     assert version.threshold > 0 and version.progress == 1.0
+
+
+def test_it_widens_the_threshold_with_benign_variants_of_few_held_out_layers(printer):
+    add_layers(printer.machine, 10)
+    version = train(printer.machine)
+    calibration = version.metrics["calibration"]
+    # Two real held-out layers, padded with variants for the threshold; metrics count the real ones.
+    assert calibration["n_held_out"] == 2 and calibration["n_calibration"] == MIN_CALIBRATION_LAYERS
+    assert version.metrics["tn"] + version.metrics["fp"] == 2
 
 
 def test_it_calibrates_by_f1_sweep_when_defective_layers_are_labeled(printer):
@@ -99,3 +109,15 @@ def test_it_records_training_progress(printer):
     model_version_train(version=model_version_create(machine=printer.machine, scorer="seed"), epochs=2, verbose=False,
                         progress=lambda done, total, loss: seen.append((done, total, np.isfinite(loss))))
     assert seen == [(1, 2, True), (2, 2, True)]
+
+
+def test_it_holds_out_a_whole_job_to_calibrate_on(printer):
+    for job in ("A", "B", "C", "D", "E"):
+        for i, synthetic in enumerate(generate_layers(seed=ord(job), n=4, size=256)):
+            layer_ingest(machine=printer.machine, job_id=job, index=i, data=png_bytes(synthetic.image), enqueue=False)
+    version = train(printer.machine)
+    held = Layer.objects.filter(pk__in=version.training_set["holdout_layer_ids"])
+    trained = Layer.objects.filter(pk__in=version.training_set["train_layer_ids"])
+    assert held.count() == 4 and trained.count() == 16
+    assert held.values("job").distinct().count() == 1
+    assert not set(held.values_list("job", flat=True)) & set(trained.values_list("job", flat=True))

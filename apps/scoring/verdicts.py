@@ -1,0 +1,53 @@
+"""Judging preprocessed layer images with a model version: the one place a score meets its threshold.
+
+Scoring workers store what this returns; the Analyze page shows it without storing anything.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from apps.scoring import model_cache
+from apps.scoring.layer_groups import layer_groups_assign
+from apps.scoring.models import ModelVersion
+from apps.scoring.rendering import grayscale_png, heatmap_render
+from ml.regions import Region
+
+
+@dataclass
+class Verdict:
+    score: float
+    threshold: float
+    group: int | None
+    anomalous: bool
+    heatmap: bytes  # PNG in threshold units: 1.0 (mid-scale) is at the layer's group threshold
+    regions: list[Region]
+    reconstruction: bytes  # PNG
+
+
+def images_judge(*, version: ModelVersion, images: np.ndarray) -> list[Verdict]:
+    """Score (n, 256, 256) images with the version's scorer, its head if it has one, and its groups."""
+    scorer = model_cache.scorer_for(version)
+    result = scorer.score(images)
+    grouped = layer_groups_assign(version=version, images=images)
+    # With a supervised head the score is its P(defective), judged against one global head
+    # threshold; the groups' thresholds (in the scorer's units) then only scale the heatmap.
+    head = model_cache.head_for(version)
+    scores = result.scores if head is None else head.predict(result, scorer.features(images))
+    verdicts = []
+    for i, (group, group_threshold) in enumerate(grouped):
+        # Drawn against the threshold this layer's group was judged by, so 1.0 means "at it".
+        heatmap, regions = heatmap_render(result.heatmaps[i], scorer=scorer, threshold=group_threshold)
+        threshold = group_threshold if head is None else head.threshold
+        verdicts.append(
+            Verdict(
+                score=float(scores[i]),
+                threshold=float(threshold),
+                group=group,
+                anomalous=bool(threshold and scores[i] > threshold),
+                heatmap=heatmap,
+                regions=regions,
+                reconstruction=grayscale_png(result.reconstructions[i]),
+            )
+        )
+    return verdicts
