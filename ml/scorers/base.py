@@ -24,7 +24,9 @@ class ScoreResult:
     """Per-image outputs of `Scorer.score`, all in the 256x256 preprocessed frame."""
 
     scores: np.ndarray  # (n,) float64; higher means more anomalous
-    heatmaps: np.ndarray  # (n, 256, 256) float32 >= 0; shown on a fixed 0..heatmap_vmax scale
+    # (n, 256, 256) float32 >= 0; drawn in threshold units (see heatmap_threshold), or on
+    # 0..heatmap_vmax where a version has no threshold
+    heatmaps: np.ndarray
     reconstructions: np.ndarray  # (n, 256, 256) float32 in [0, 1]
 
 
@@ -82,7 +84,7 @@ class Scorer(abc.ABC):
         """The heatmap value that means "at threshold", so heatmaps can be drawn in threshold units.
 
         The default suits scorers whose score is a statistic of heatmap pixels in the same units
-        (the local scorer's is the mean of the top 0.1%): a heatmap value of `threshold` there.
+        (the local scorer's is the mean of its top few pixels): a heatmap value of `threshold` there.
         """
         return float(threshold)
 
