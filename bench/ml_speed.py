@@ -14,12 +14,41 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from ml.scorers.seed import SeedScorer  # noqa: E402
+from ml.scorers import DEFAULT_SCORER, get_scorer_class  # noqa: E402
 from ml.synthetic import generate_layers  # noqa: E402
 
 
 def _rate(count: int, seconds: float) -> str:
     return f"{count / seconds:8.1f}"
+
+
+def _scorer_rates(name: str, images: np.ndarray, args: argparse.Namespace) -> list[tuple[str, str]]:
+    train = images[: args.train_images]
+    # The first epoch traces the graph; time the later ones for the steady training rate.
+    stamps: list[float] = []
+    get_scorer_class(name)().fit(
+        train,
+        epochs=args.epochs + 1,
+        batch_size=16,
+        verbose=False,
+        progress=lambda *_: stamps.append(time.perf_counter()),
+    )
+    # The local scorer trains on augmented copies (at least its min_samples) per epoch.
+    per_epoch = max(len(train), int(get_scorer_class(name).default_config.get("min_samples", 0)))
+    rows = [(f"{name} training images/s (batch 16)", _rate(per_epoch, (stamps[-1] - stamps[0]) / args.epochs))]
+
+    scorer = get_scorer_class(name)()
+    scorer.fit(train[:16], epochs=1, batch_size=16, verbose=False)
+    score = images[: args.score_images]
+    scorer.score(score[:16])  # warm-up
+    started = time.perf_counter()
+    scorer.score(score, batch_size=16)
+    rows.append((f"{name} scoring images/s (batch 16)", _rate(len(score), time.perf_counter() - started)))
+    started = time.perf_counter()
+    for image in score[:16]:
+        scorer.score(image[np.newaxis])
+    rows.append((f"{name} scoring images/s (one at a time)", _rate(16, time.perf_counter() - started)))
+    return rows
 
 
 def main() -> None:
@@ -38,36 +67,14 @@ def main() -> None:
     rows.append(("synthetic layers/s (1024x1024)", _rate(8, time.perf_counter() - started)))
 
     images = np.stack([layer.image for layer in layers]).astype(np.float32) / 255
-    train = images[: args.train_images]
-    # The first epoch traces the graph; time the later ones for the steady training rate.
-    stamps: list[float] = []
-    SeedScorer().fit(
-        train,
-        epochs=args.epochs + 1,
-        batch_size=16,
-        verbose=False,
-        progress=lambda *_: stamps.append(time.perf_counter()),
-    )
-    steady = (stamps[-1] - stamps[0]) / args.epochs
-    rows.append(("seed training images/s (batch 16)", _rate(len(train), steady)))
-
-    scorer = SeedScorer()
-    scorer.fit(train[:16], epochs=1, batch_size=16, verbose=False)
-    score = images[: args.score_images]
-    scorer.score(score[:16])  # warm-up
-    started = time.perf_counter()
-    scorer.score(score, batch_size=16)
-    rows.append(("seed scoring images/s (batch 16)", _rate(len(score), time.perf_counter() - started)))
-    started = time.perf_counter()
-    for image in score[:16]:
-        scorer.score(image[np.newaxis])
-    rows.append(("seed scoring images/s (one at a time)", _rate(16, time.perf_counter() - started)))
+    for name in ("seed", DEFAULT_SCORER):
+        rows += _scorer_rates(name, images, args)
 
     width = max(len(name) for name, _ in rows)
     print(f"{'measure':<{width}}  {'rate':>8}")
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
-    print(f"({os.cpu_count()} CPU cores; training rate over {args.epochs} epochs of {len(train)})")
+    print(f"({os.cpu_count()} CPU cores; training rate over {args.epochs} epochs of {args.train_images} layers)")
 
 
 if __name__ == "__main__":
