@@ -47,14 +47,20 @@ def layer_add(machine, *, job: str = "job-1", index: int, score: float | None = 
     layer = layer_ingest(machine=machine, job_id=job, index=index,
                          data=image_bytes(seed=index, size=64), enqueue=False).layer
     if score is not None:
-        row = LayerScore(layer=layer, model_version=version, scorer=version.scorer, score=score,
-                         threshold=version.threshold, anomalous=score > version.threshold)
-        row.heatmap.save("heatmap.png", ContentFile(HEATMAP), save=False)
-        row.reconstruction.save("reconstruction.png", ContentFile(RECONSTRUCTION), save=False)
-        row.save()
-        Layer.objects.filter(pk=layer.pk).update(status=Layer.Status.SCORED, current_score=row)
-        layer.refresh_from_db()
+        score_record(layer, version, score=score)
     return layer
+
+
+def score_record(layer: Layer, version: ModelVersion, *, score: float) -> LayerScore:
+    """Records a score for a stored layer as the worker would, with a fixed heatmap."""
+    row = LayerScore(layer=layer, model_version=version, scorer=version.scorer, score=score,
+                     threshold=version.threshold, anomalous=score > version.threshold)
+    row.heatmap.save("heatmap.png", ContentFile(HEATMAP), save=False)
+    row.reconstruction.save("reconstruction.png", ContentFile(RECONSTRUCTION), save=False)
+    row.save()
+    Layer.objects.filter(pk=layer.pk).update(status=Layer.Status.SCORED, current_score=row)
+    layer.refresh_from_db()
+    return row
 
 
 @pytest.fixture

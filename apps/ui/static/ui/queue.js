@@ -32,6 +32,17 @@
     }
   }
 
+  // The frame takes the image's shape, so the heatmap (the whole image, resized) lies on it exactly.
+  function fitFrame(item) {
+    const apply = () => {
+      if (items[pos] !== item) return;
+      const {naturalWidth: w, naturalHeight: h} = item.img;
+      frame.style.aspectRatio = w && h ? `${w} / ${h}` : "";
+    };
+    apply();
+    item.ready.then(apply);
+  }
+
   async function fetchMore() {
     if (fetching || exhausted) return fetching;
     const query = new URLSearchParams({mode: params.get("mode") || "uncertainty", count: AHEAD});
@@ -68,6 +79,7 @@
     const nodes = [item.img];
     if (heat && item.heat) nodes.push(item.heat);
     frame.replaceChildren(...nodes);
+    fitFrame(item);
     frame.dataset.layer = item.id;
     caption.innerHTML = "";
     const link = Object.assign(document.createElement("a"), {href: item.detail_url, textContent: `${item.machine} · job ${item.job} · layer ${item.layer}`});
