@@ -12,7 +12,8 @@
 (c) Localisation on (b) and (d): share of defective layers whose heatmap peak lies inside the
     true mask dilated by 3 px.
 (d) Real frames, subtle defects: the PBLM good frames in 4 folds; each fold's 9 other frames
-    are split as the platform splits a machine's layers (80% train, 20% calibration). The 3
+    are split at random, 80% to train and 20% to calibrate on (padded with benign variants, as
+    the platform pads them). The 3
     held-out frames are tested as they are, in benign variants (exposure, noise, camera shift)
     and with each synthetic defect kind painted on them (ml.synthetic.on_frames).
 """
@@ -56,6 +57,12 @@ class Run:
     kinds: list = field(default_factory=list)
     hits: list = field(default_factory=list)  # heatmap peak inside the mask, defective only
     train_seconds: float = 0.0
+
+    def add_scored(self, result, threshold, labels, kinds, masks):
+        """Add a ScoreResult, with whether each defective layer's heatmap peak is in its mask."""
+        peaks = [np.unravel_index(np.argmax(h), h.shape) for h in result.heatmaps]
+        hits = [bool(m[p]) if lab else None for m, p, lab in zip(masks, peaks, labels, strict=True)]
+        self.add(result.scores, threshold, labels, kinds, hits)
 
     def add(self, scores, threshold, labels, kinds, hits=None):
         self.margins.extend((np.asarray(scores) - threshold) / max(abs(threshold), 1e-12))
@@ -103,6 +110,8 @@ def benign_variant(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Exposure gain and offset, sensor noise and a camera shift of up to 3 px.
 
     The shift is by whole pixels: interpolating would blur the frame, which a camera does not.
+    Deliberately not ml.residuals.augment_benign, which the scorer trains on: testing with the
+    very augmentation it learned would flatter it.
     """
     shift = np.round(np.clip(rng.normal(0, 1.2, 2), -3, 3))
     moved = ndimage.shift(frame, shift, order=0, mode="nearest")
@@ -123,8 +132,8 @@ def bench_painted(names, config, epochs, variants, per_kind, folds=4) -> dict[st
         rng = np.random.default_rng([7, i])
         cases = []
         for j in test:
-            cases.append(("good", images[j], np.zeros(images[j].shape, bool)))
             clean = np.zeros(images[j].shape, bool)
+            cases.append(("good", images[j], clean))
             cases += [("good", benign_variant(images[j], rng), clean) for _ in range(variants)]
             for kind in DEFECT_KINDS:
                 for _ in range(per_kind):
@@ -136,14 +145,11 @@ def bench_painted(names, config, epochs, variants, per_kind, folds=4) -> dict[st
         for name in names:
             scorer, threshold, seconds = fit_and_calibrate(name, config, images[train], images[calib], epochs, seed=i)
             runs[name].train_seconds += seconds
-            result = scorer.score(test_images)
-            peaks = [np.unravel_index(np.argmax(h), h.shape) for h in result.heatmaps]
-            hits = [bool(m[p]) if lab else None for m, p, lab in zip(masks, peaks, test_labels, strict=True)]
-            runs[name].add(result.scores, threshold, test_labels, [c[0] for c in cases], hits)
+            runs[name].add_scored(scorer.score(test_images), threshold, test_labels, [c[0] for c in cases], masks)
     return runs
 
 
-def _stack(layers):
+def stack_layers(layers):
     return np.stack([layer.image for layer in layers]).astype(np.float32) / 255.0
 
 
@@ -151,14 +157,13 @@ def bench_synthetic(names, config, epochs, machines, n_good, n_bad) -> dict[str,
     runs = {name: Run() for name in names}
     for machine in machines:
         job = generate_job(seed=machine, n_layers=30 * GROUPS)
-        train = _stack(job[0::2])
-        calib = _stack(job[1::4])
+        train = stack_layers(job[0::2])
+        calib = stack_layers(job[1::4])
         tests = [
             (None, layer)
             for g in range(GROUPS)
             for layer in generate_layers(seed=machine, n=n_good, group=g, first=g * n_good)
         ]
-        # Defective layers use layer indices after the good ones, so no pair shares its noise.
         # Every test layer has its own index, so none shares its noise, exposure or defect.
         tests += [
             (kind, layer)
@@ -168,16 +173,13 @@ def bench_synthetic(names, config, epochs, machines, n_good, n_bad) -> dict[str,
                 seed=machine, n=n_bad, defect_kind=kind, group=g, first=n_good * GROUPS + (k * GROUPS + g) * n_bad
             )
         ]
-        images = _stack([layer for _, layer in tests])
+        images = stack_layers([layer for _, layer in tests])
         labels = np.array([k is not None for k, _ in tests], dtype=int)
         masks = [ndimage.binary_dilation(layer.mask, iterations=3) for _, layer in tests]
         for name in names:
             scorer, threshold, seconds = fit_and_calibrate(name, config, train, calib, epochs, seed=machine)
             runs[name].train_seconds += seconds
-            result = scorer.score(images)
-            peaks = [np.unravel_index(np.argmax(h), h.shape) for h in result.heatmaps]
-            hits = [bool(m[p]) if lab else None for m, p, lab in zip(masks, peaks, labels, strict=True)]
-            runs[name].add(result.scores, threshold, labels, [k or "good" for k, _ in tests], hits)
+            runs[name].add_scored(scorer.score(images), threshold, labels, [k or "good" for k, _ in tests], masks)
     return runs
 
 

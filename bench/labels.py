@@ -36,17 +36,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.detection import GROUPS, stack_layers  # noqa: E402
 from ml.calibration import calibrate  # noqa: E402
 from ml.evaluation import evaluate  # noqa: E402
 from ml.scorers import DEFAULT_SCORER, get_scorer_class  # noqa: E402
 from ml.supervised import FeatureSpace, fit_head  # noqa: E402
 from ml.synthetic import DEFECT_KINDS, generate_job, generate_layers  # noqa: E402
-
-GROUPS = 4
-
-
-def _stack(layers):
-    return np.stack([layer.image for layer in layers]).astype(np.float32) / 255.0
 
 
 def _sets(machine, n_good, n_bad, pool_good, pool_bad):
@@ -57,7 +52,7 @@ def _sets(machine, n_good, n_bad, pool_good, pool_bad):
     independent (otherwise 48 test defects would show only 2 distinct looks).
     """
     def block(start, n, kind, group):
-        return generate_layers(seed=machine, n=start + n, defect_kind=kind, group=group)[start:]
+        return generate_layers(seed=machine, n=n, defect_kind=kind, group=group, first=start)
 
     per_good, per_bad = n_good + pool_good, n_bad + pool_bad
     test, pool = [], []
@@ -81,7 +76,7 @@ def _outputs(scorer, space, images):
 
 def run_machine(machine, args, n_labels, draws):
     job = generate_job(seed=machine, n_layers=30 * GROUPS)
-    train, held = _stack(job[0::2]), _stack(job[1::4])
+    train, held = stack_layers(job[0::2]), stack_layers(job[1::4])
     test, pool = _sets(machine, args.test_good, args.test_bad, args.pool_good, args.pool_bad)
     y_test = np.array([lr.defect is not None for lr in test], dtype=int)
     y_pool = np.array([lr.defect is not None for lr in pool], dtype=int)
@@ -92,8 +87,8 @@ def run_machine(machine, args, n_labels, draws):
     _, (train_result, train_features) = _outputs(scorer, None, train)
     space = FeatureSpace.fit(train_result, train_features, seed=machine)
     s_held, x_held = _outputs(scorer, space, held)
-    s_test, x_test = _outputs(scorer, space, _stack(test))
-    s_pool, x_pool = _outputs(scorer, space, _stack(pool))
+    s_test, x_test = _outputs(scorer, space, stack_layers(test))
+    s_pool, x_pool = _outputs(scorer, space, stack_layers(pool))
 
     rows = [("(a) score, fpr", 0, evaluate(s_test, y_test, calibrate(s_held).threshold))]
     good_ids, bad_ids = np.flatnonzero(y_pool == 0), np.flatnonzero(y_pool == 1)
@@ -106,8 +101,7 @@ def run_machine(machine, args, n_labels, draws):
             x = np.concatenate([x_held, x_pool[picked]])
             rows.append(("(b) score, F1 sweep", n, evaluate(s_test, y_test, calibrate(scores, y).threshold)))
             fitted = fit_head(space, x, y, seed=draw)
-            probabilities = 1.0 / (1.0 + np.exp(-fitted.head.model.log_odds(x_test)))
-            rows.append(("(c) head", n, evaluate(probabilities, y_test, fitted.head.threshold)))
+            rows.append(("(c) head", n, evaluate(fitted.head.probability(x_test), y_test, fitted.head.threshold)))
     return rows, fit_seconds, len(test) - int(y_test.sum()), int(y_test.sum())
 
 

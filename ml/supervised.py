@@ -225,7 +225,11 @@ class LabelHead:
     threshold: float  # on the probability; a layer is anomalous when its probability > threshold
 
     def predict(self, result: ScoreResult, features: np.ndarray) -> np.ndarray:
-        return _sigmoid(self.model.log_odds(self.space.transform(result, features)))
+        return self.probability(self.space.transform(result, features))
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        """P(defective) of layers already measured in the head's feature space."""
+        return _sigmoid(self.model.log_odds(x))
 
     def to_dict(self) -> dict:
         return {

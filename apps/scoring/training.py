@@ -58,15 +58,13 @@ def _load_arrays(layers: list[Layer]) -> np.ndarray:
     return np.stack([preprocess(read_image_array(layer.image)) for layer in layers])
 
 
-def _split(layer_ids: list[int], seed: int) -> tuple[list[int], list[int]]:
+def _split(layer_ids: list[int], layers: dict[int, Layer], seed: int) -> tuple[list[int], list[int]]:
     """Whole jobs (or each job's latest layers) are held out, so the threshold is calibrated on
     layouts the model was not trained on, as the next job's will be (ml.calibration.holdout_split)."""
     if len(layer_ids) < MIN_LAYERS_FOR_HOLDOUT:
         return layer_ids, []
-    rows = Layer.objects.filter(pk__in=layer_ids).values_list("pk", "job_id", "index")
-    where = {pk: (job, index) for pk, job, index in rows}
-    jobs = [where[pk][0] for pk in layer_ids]
-    indexes = [where[pk][1] for pk in layer_ids]
+    jobs = [layers[pk].job_id for pk in layer_ids]
+    indexes = [layers[pk].index for pk in layer_ids]
     train, holdout = holdout_split(jobs, indexes, HOLDOUT_FRACTION, seed)
     return sorted(layer_ids[i] for i in train), sorted(layer_ids[i] for i in holdout)
 
@@ -108,8 +106,8 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
     rng = np.random.default_rng(seed)
     if len(ids) > settings.LAYERWATCH_MAX_TRAINING_LAYERS:
         ids = sorted(rng.choice(ids, settings.LAYERWATCH_MAX_TRAINING_LAYERS, replace=False).tolist())
-    train_ids, holdout_ids = _split(ids, seed)
     layers = Layer.objects.in_bulk(ids)
+    train_ids, holdout_ids = _split(ids, layers, seed)
     defective = list(defective_layers(machine=machine)[:1000])
 
     scorer = get_scorer_class(version.scorer)(version.config or None)
