@@ -9,7 +9,8 @@ layers (the product always has these). A separate pool of good and defective lay
 kinds, all groups) stands in for what operators labeled; the test set is disjoint from both.
 For each n, several random draws of n labeled defective + n labeled good layers from the pool:
 
-  (a) score, fpr      unsupervised score, threshold at 1% FPR on the held-out good (n = 0)
+  (a) score, fpr      unsupervised score, threshold at 1% FPR on the held-out good padded with
+                      benign variants, as the product calibrates (ml.calibration_set) (n = 0)
   (b) score, F1 sweep unsupervised score, threshold by the F1 sweep on held-out good + labels
   (c) head            ml.supervised head fitted on the same layers, threshold by the F1 sweep
                       on its cross-validated outputs
@@ -38,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.detection import GROUPS, stack_layers  # noqa: E402
 from ml.calibration import calibrate  # noqa: E402
+from ml.calibration_set import calibration_set  # noqa: E402
 from ml.evaluation import evaluate  # noqa: E402
 from ml.scorers import DEFAULT_SCORER, get_scorer_class  # noqa: E402
 from ml.supervised import FeatureSpace, fit_head  # noqa: E402
@@ -90,7 +92,8 @@ def run_machine(machine, args, n_labels, draws):
     s_test, x_test = _outputs(scorer, space, stack_layers(test))
     s_pool, x_pool = _outputs(scorer, space, stack_layers(pool))
 
-    rows = [("(a) score, fpr", 0, evaluate(s_test, y_test, calibrate(s_held).threshold))]
+    s_calibration = scorer.score(calibration_set(held, seed=machine)).scores
+    rows = [("(a) score, fpr", 0, evaluate(s_test, y_test, calibrate(s_calibration).threshold))]
     good_ids, bad_ids = np.flatnonzero(y_pool == 0), np.flatnonzero(y_pool == 1)
     for n in n_labels:
         for draw in range(draws):

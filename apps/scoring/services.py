@@ -75,7 +75,7 @@ def _layer_score_store(*, layer: Layer, version: ModelVersion, verdict: Verdict)
         scorer=version.scorer,
         score=verdict.score,
         threshold=verdict.threshold,
-        anomalous=verdict.score > verdict.threshold,
+        anomalous=verdict.anomalous,
         layer_group=verdict.group,
         regions=list(verdict.regions),
     )

@@ -25,15 +25,20 @@ class Verdict:
     reconstruction: bytes  # PNG
 
 
-def images_judge(*, version: ModelVersion, images: np.ndarray) -> list[Verdict]:
-    """Score (n, 256, 256) images with the version's scorer, its head if it has one, and its groups."""
+def images_judge(*, version: ModelVersion, images: np.ndarray, features: np.ndarray | None = None) -> list[Verdict]:
+    """Score (n, 256, 256) images with the version's scorer, its head if it has one, and its groups.
+
+    `features` are the scorer's bottleneck features of `images`, for a caller that has them already.
+    """
     scorer = model_cache.scorer_for(version)
     result = scorer.score(images)
     grouped = layer_groups_assign(version=version, images=images)
     # With a supervised head the score is its P(defective), judged against one global head
     # threshold; the groups' thresholds (in the scorer's units) then only scale the heatmap.
     head = model_cache.head_for(version)
-    scores = result.scores if head is None else head.predict(result, scorer.features(images))
+    if head is not None and features is None:
+        features = scorer.features(images)
+    scores = result.scores if head is None else head.predict(result, features)
     verdicts = []
     for i, (group, group_threshold) in enumerate(grouped):
         # Drawn against the threshold this layer's group was judged by, so 1.0 means "at it".

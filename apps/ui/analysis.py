@@ -72,8 +72,9 @@ def images_analyze(*, version: ModelVersion, files: list[tuple[str, bytes]]) -> 
     for _name, data in files:
         image_inspect(data)
     arrays = np.stack([preprocess(image_to_array(data)) for _name, data in files])
-    verdicts = images_judge(version=version, images=arrays)
+    # Drawn as tiles below and, with a supervised head, needed by the verdict too: computed once.
     features = model_cache.scorer_for(version).features(arrays)
+    verdicts = images_judge(version=version, images=arrays, features=features)
     return [
         Analysis(
             name=name,

@@ -70,3 +70,13 @@ def test_it_sends_a_test_alert_from_the_machine_admin(admin_client_logged_in, pr
     )
     assert b"test alert queued to 1 channel" in response.content
     assert Delivery.objects.filter(machine=printer.machine, event="test").count() == 1
+
+
+def test_it_shows_a_model_versions_label_head_read_only(admin_client_logged_in, printer):
+    version = ModelVersion.objects.create(machine=printer.machine, version=1, scorer="seed",
+                                          head={"weights": [1.0], "bias": 0.0})
+    response = admin_client_logged_in.get(f"/admin/scoring/modelversion/{version.pk}/change/")
+    assert response.status_code == 200
+    form_fields = response.context["adminform"].form.fields
+    assert "head" not in form_fields and "metrics" not in form_fields
+    assert "head" in response.context["adminform"].readonly_fields

@@ -86,3 +86,28 @@ def test_it_records_why_there_is_no_head_below_the_minimum_of_labeled_defects(pr
     report = version.metrics["label_head"]
     assert report["used"] is False and report["min_defective"] == training.MIN_DEFECTIVE_FOR_HEAD
     assert np.isfinite(version.threshold)
+
+
+class StubHead:
+    """Stands in for a trained LabelHead: every layer is 90% likely defective."""
+
+    threshold = 0.5
+
+    def predict(self, result, features):
+        self.features = features
+        return np.full(len(features), 0.9)
+
+
+def test_it_computes_bottleneck_features_once_when_analyzing_with_a_head(printer, install_model, monkeypatch):
+    version = install_model(printer.machine)
+    head = StubHead()
+    monkeypatch.setattr(model_cache, "head_for", lambda version: head)
+    scorer = model_cache.scorer_for(version)
+    calls = []
+    features = scorer.features
+    monkeypatch.setattr(scorer, "features", lambda images: calls.append(len(images)) or features(images))
+    image = png_bytes(generate_layers(seed=5, n=1, size=256)[0].image)
+    [analysis] = images_analyze(version=version, files=[("layer.png", image)])
+    assert calls == [1]
+    assert head.features.shape[0] == 1 and len(analysis.features) == head.features.shape[-1]
+    assert analysis.score == 0.9 and analysis.threshold == 0.5 and analysis.anomalous is True

@@ -73,11 +73,11 @@ def install_groups(version, synthetic, thresholds):
 
 def test_it_scores_a_layer_against_its_groups_threshold(printer, install_model):
     version = install_model(printer.machine, threshold=1e12)
-    install_groups(version, two_groups(n=1), thresholds=[1e12, 0.0])
+    install_groups(version, two_groups(n=1), thresholds=[1e12, 1e-9])
     first, second = add(printer.machine, generate_layers(seed=3, n=2, group=0)[1:] + two_groups(n=2)[3:])
     scores = {s.layer_id: s for s in layers_score(layer_ids=[first.pk, second.pk])}
     assert (scores[first.pk].layer_group, scores[first.pk].threshold, scores[first.pk].anomalous) == (0, 1e12, False)
-    assert (scores[second.pk].layer_group, scores[second.pk].threshold, scores[second.pk].anomalous) == (1, 0.0, True)
+    assert (scores[second.pk].layer_group, scores[second.pk].threshold, scores[second.pk].anomalous) == (1, 1e-9, True)
 
 
 def test_it_keeps_the_versions_threshold_for_a_version_without_groups(printer, install_model):

@@ -3,11 +3,14 @@ import io
 import pytest
 from PIL import Image
 
+from apps.layers.imaging import read_image_array
 from apps.layers.models import Layer
 from apps.layers.services import layer_ingest
 from apps.scoring import model_cache
 from apps.scoring.models import LayerScore
 from apps.scoring.services import layers_score
+from apps.scoring.verdicts import images_judge
+from ml.preprocess import preprocess
 from tests.images import image_bytes
 
 pytestmark = pytest.mark.django_db
@@ -27,13 +30,13 @@ def test_it_leaves_a_layer_unscored_with_a_reason_when_the_machine_has_no_model(
 
 
 def test_it_scores_a_layer_with_the_machines_active_model(printer, install_model):
-    version = install_model(printer.machine, threshold=0.0)
+    version = install_model(printer.machine, threshold=1e-9)
     layer = ingest(printer.machine)
     [score] = layers_score(layer_ids=[layer.pk])
     layer.refresh_from_db()
     assert layer.status == Layer.Status.SCORED and layer.current_score == score
     assert score.model_version == version and score.scorer == "seed"
-    assert score.score > 0 and score.anomalous is True and score.threshold == 0.0
+    assert score.score > 1e-9 and score.anomalous is True and score.threshold == 1e-9
     heatmap = Image.open(io.BytesIO(score.heatmap.read()))
     assert heatmap.size == (256, 256) and heatmap.mode == "RGB"
     assert Image.open(io.BytesIO(score.reconstruction.read())).size == (256, 256)
@@ -43,6 +46,17 @@ def test_it_flags_only_scores_above_the_threshold(printer, install_model):
     install_model(printer.machine, threshold=1e12)
     [score] = layers_score(layer_ids=[ingest(printer.machine).pk])
     assert score.anomalous is False
+
+
+def test_it_stores_the_anomalous_flag_the_verdict_gives(printer, install_model):
+    # A version without a threshold judges against 0.0; the verdict does not flag that, and
+    # the stored score must agree with it (and so with the Analyze page).
+    version = install_model(printer.machine, threshold=None)
+    layer = ingest(printer.machine)
+    [verdict] = images_judge(version=version, images=preprocess(read_image_array(layer.image))[None])
+    [score] = layers_score(layer_ids=[layer.pk])
+    assert score.score > score.threshold == 0.0
+    assert score.anomalous is verdict.anomalous is False
 
 
 def test_it_stores_one_score_when_a_layer_is_scored_twice(printer, install_model):
