@@ -9,13 +9,16 @@
     across folds as (score - threshold) / |threshold|, so 0 is each fold's own threshold.
 (b) Synthetic (ml.synthetic): train on good layers of a 4-group job, calibrate on other good
     layers of the job, test on new good layers with benign variation and on each defect kind.
-(c) Localisation on (b) and (d): share of defective layers whose heatmap peak lies inside the
+(c) Localisation on (b), (d) and (e): share of defective layers whose heatmap peak lies inside the
     true mask dilated by 3 px.
 (d) Real frames, subtle defects: the PBLM good frames in 4 folds; each fold's 9 other frames
     are split at random, 80% to train and 20% to calibrate on (padded with benign variants, as
-    the platform pads them). The 3
-    held-out frames are tested as they are, in benign variants (exposure, noise, camera shift)
-    and with each synthetic defect kind painted on them (ml.synthetic.on_frames).
+    the platform pads them). The 3 held-out frames are tested as they are, in benign variants
+    (exposure, noise, camera shift) and with each synthetic defect kind painted on them
+    (ml.synthetic.on_frames).
+(e) New part layouts: train on three earlier jobs of one synthetic machine, calibrate on a fourth
+    held out whole (as the platform holds out jobs), test on two later jobs where every layer has
+    parts the model never saw: good, and with each defect kind.
 """
 
 from __future__ import annotations
@@ -183,6 +186,37 @@ def bench_synthetic(names, config, epochs, machines, n_good, n_bad) -> dict[str,
     return runs
 
 
+LAYOUT_MACHINE, PAST_JOBS, CALIBRATION_JOB, NEW_JOBS = 1, (101, 102, 103), 104, (201, 202)
+
+
+def bench_layouts(names, config, epochs, n_good, n_bad) -> dict[str, Run]:
+    def job_layers(seed, step):
+        return stack_layers(generate_job(seed=seed, machine_seed=LAYOUT_MACHINE, n_layers=30 * GROUPS)[::step])
+
+    train = np.concatenate([job_layers(seed, 4) for seed in PAST_JOBS])
+    calibration = job_layers(CALIBRATION_JOB, 6)
+    tests = []
+    for seed in NEW_JOBS:
+        # With no group given, layer i shows group i's parts: a new layout on every layer.
+        tests += [(None, layer) for layer in generate_layers(seed=seed, machine_seed=LAYOUT_MACHINE, n=n_good)]
+        tests += [
+            (kind, layer)
+            for k, kind in enumerate(DEFECT_KINDS)
+            for layer in generate_layers(
+                seed=seed, machine_seed=LAYOUT_MACHINE, n=n_bad, defect_kind=kind, first=n_good + k * n_bad
+            )
+        ]
+    images = stack_layers([layer for _, layer in tests])
+    labels = np.array([k is not None for k, _ in tests], dtype=int)
+    masks = [ndimage.binary_dilation(layer.mask, iterations=3) for _, layer in tests]
+    runs = {name: Run() for name in names}
+    for name in names:
+        scorer, threshold, seconds = fit_and_calibrate(name, config, train, calibration, epochs, seed=0)
+        runs[name].train_seconds += seconds
+        runs[name].add_scored(scorer.score(images), threshold, labels, [k or "good" for k, _ in tests], masks)
+    return runs
+
+
 def equal_recall_fpr(margins, labels, recall) -> float:
     bad = np.sort(margins[labels == 1])[::-1]
     k = max(1, int(np.ceil(recall * bad.size)))
@@ -265,7 +299,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="default 8, or 4 with --quick")
     parser.add_argument("--scorers", nargs="+", default=["seed", "local"])
     parser.add_argument("--set", nargs="*", default=[], help="key=json for the new scorer")
-    parser.add_argument("--only", choices=["pblm", "synthetic", "painted"])
+    parser.add_argument("--only", choices=["pblm", "synthetic", "painted", "layouts"])
     parser.add_argument("--images", type=Path, default=ROOT / "docs" / "img")
     args = parser.parse_args()
     epochs = args.epochs or (4 if args.quick else 8)
@@ -287,6 +321,11 @@ def main() -> None:
         runs = bench_synthetic(args.scorers, config, epochs, machines, n_good, n_bad)
         print_table("(b, c) synthetic layers, row per defect kind; peak-in-mask = (c)", runs, by_kind=True)
         save_curves("synthetic", runs, args.images)
+    if args.only in (None, "layouts"):
+        n_good, n_bad = (20, 3) if args.quick else (40, 6)
+        runs = bench_layouts(args.scorers, config, epochs, n_good, n_bad)
+        print_table("(e) new part layouts: earlier jobs trained on, later jobs' layouts never seen", runs, by_kind=True)
+        save_curves("layouts", runs, args.images)
 
 
 if __name__ == "__main__":

@@ -101,6 +101,31 @@ def shift_tolerant_residual(
     return (np.maximum(images - upper, 0.0) - np.maximum(lower - images, 0.0)).astype(np.float32)
 
 
+def confirmed_by_median(images: np.ndarray, residual: np.ndarray, radius: float) -> np.ndarray:
+    """Keep the residual only as far as the pixel also stands out from its surroundings.
+
+    An autoencoder trained on a machine's past jobs reconstructs the parts of a new job poorly
+    (it dims and blurs cross-sections it has never seen), so its residual alone lights up every
+    new layout. The median of the pixels on a ring of `radius` px around each pixel keeps step
+    edges and regions wider than the ring, whatever their shape, and leaves out what is smaller:
+    lines, spots, pits, rims. (A ring, not a disc, so that a flat spot nearly as wide as the
+    ring is not its own reference.) A pixel counts where both references agree it is off, in
+    the same direction, by the smaller of the two amounts.
+    """
+    reference = ndimage.median_filter(images, footprint=_ring(radius)[np.newaxis], mode="nearest")
+    local = images - reference
+    agree = np.sign(local) == np.sign(residual)
+    confirmed = np.sign(residual) * np.minimum(np.abs(residual), np.abs(local))
+    return np.where(agree, confirmed, 0.0).astype(np.float32)
+
+
+def _ring(radius: float) -> np.ndarray:
+    reach = int(np.ceil(radius + 0.5))
+    yy, xx = np.mgrid[-reach : reach + 1, -reach : reach + 1]
+    distance = np.hypot(yy, xx)
+    return (distance >= radius - 0.5) & (distance < radius + 0.5)
+
+
 def multiscale_magnitude(residual: np.ndarray, scales: list[list[float]]) -> np.ndarray:
     """|Smoothed signed residual| at each (sigma_across, sigma_along, angle in degrees) scale.
 

@@ -3,10 +3,12 @@
 Each layer is standardised photometrically (so exposure drift disappears), reconstructed by a
 denoising autoencoder trained with benign augmentation, and compared with its reconstruction
 pixel by pixel, forgiving a pixel of misalignment. The residual's smooth part (uneven lighting
-that the network did not follow) is removed; the rest is smoothed along lines and spots and
-divided, per pixel, by what it looks like on good layers of the same machine (maps learned at
-fit time and stored as state). The score is the mean of the highest few normalised pixels, so a small defect
-counts as much as a large one, and the heatmap is that normalised map: it shows where.
+that the network did not follow) is removed, and a pixel keeps only what it also shows against
+its own surroundings (a ring median), so the parts of a new job, which the network reconstructs
+poorly, do not light up. The rest is smoothed along lines and spots and divided, per pixel, by
+what it looks like on good layers of the same machine (maps learned at fit time and stored as
+state). The score is the mean of the highest few normalised pixels, so a small defect counts as
+much as a large one, and the heatmap is that normalised map: it shows where.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from ml.models.local import build_local_autoencoder
 from ml.residuals import (
     augment_benign,
+    confirmed_by_median,
     corrupt,
     denormalise,
     multiscale_magnitude,
@@ -33,7 +36,7 @@ from ml.training import ProgressCallback
 
 _STATE_KEYS = ("residual_mean", "residual_std")
 _MAP_SAMPLES = 48  # augmented good layers used to learn the per-pixel residual statistics
-_LEGACY_OFF = {"highpass": 0.0, "local_energy": 0.0, "map_smoothing": 6.0}
+_LEGACY_OFF = {"highpass": 0.0, "local_energy": 0.0, "map_smoothing": 6.0, "median_ring": 0.0}
 
 
 @register
@@ -48,6 +51,10 @@ class LocalScorer(AutoencoderScorer):
         "skip": True,  # pass the part layout to the decoder at 1/4 resolution
         "denoise": True,
         "tolerance": 1,  # px of misalignment forgiven in the residual
+        # px; a pixel must also differ from the median of a ring this wide around it (see
+        # confirmed_by_median), so the parts of a new job, which the network has never seen and
+        # reconstructs poorly, are not flagged. 0 turns it off.
+        "median_ring": 5.0,
         # (sigma_across, sigma_along, angle in degrees): the residual is smoothed at each
         # scale; round ones for spots and patches, elongated ones for lines in 4 directions.
         "scales": [[1, 1, 0], [2, 2, 0], [4, 4, 0], [1, 8, 0], [1, 8, 45], [1, 8, 90], [1, 8, 135]],
@@ -142,6 +149,9 @@ class LocalScorer(AutoencoderScorer):
         residual = shift_tolerant_residual(normalised, reconstructed, int(self.config["tolerance"]))
         if self.config["highpass"]:
             residual = residual - smooth(residual, float(self.config["highpass"]))
+        if self.config["median_ring"]:
+            # After the high-pass: lighting the network did not follow must not decide the sign.
+            residual = confirmed_by_median(normalised, residual, float(self.config["median_ring"]))
         scales = [list(map(float, pair)) for pair in self.config["scales"]]
         magnitudes = multiscale_magnitude(residual, scales)
         if self.config["local_energy"]:

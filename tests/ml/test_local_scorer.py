@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 
 from ml.artifacts import load_scorer
-from ml.residuals import normalise_photometric, shift_tolerant_residual
+from ml.residuals import confirmed_by_median, normalise_photometric, shift_tolerant_residual
 from ml.scorers import SCORERS, get_scorer_class
 from ml.scorers.local import LocalScorer
+from ml.synthetic import generate_layers
 from tests.ml.helpers import synthetic_batch
 
 TINY = {"min_samples": 16, "map_holdout": 0.0}
@@ -113,7 +114,36 @@ def test_it_scores_uneven_lighting_far_below_a_spot_of_the_same_contrast(trained
 
 
 def test_it_keeps_options_off_for_artifacts_saved_before_they_existed(trained_local):
-    config = {k: v for k, v in trained_local.config.items() if k not in ("highpass", "local_energy")}
+    new_options = ("highpass", "local_energy", "median_ring")
+    config = {k: v for k, v in trained_local.config.items() if k not in new_options}
     old = LocalScorer.from_artifact(model=trained_local.keras_model, config=config, state=trained_local.get_state())
     assert old.config["highpass"] == 0.0 and old.config["local_energy"] == 0.0
-    assert trained_local.config["highpass"] > 0
+    assert old.config["median_ring"] == 0
+    assert trained_local.config["highpass"] > 0 and trained_local.config["median_ring"] > 0
+
+
+def test_it_scores_a_part_layout_it_never_saw_below_a_spot(trained_local, spotted):
+    # Same machine and job as the training layers (group 0), but other groups' parts.
+    new_layouts = np.stack(
+        [layer.image for g in (1, 2, 3) for layer in generate_layers(seed=7, n=1, group=g, first=50)]
+    ).astype(np.float32) / 255.0
+    assert trained_local.score(new_layouts).scores.max() < 0.5 * trained_local.score(spotted[0]).scores[0]
+
+
+def test_median_confirmation_drops_a_missing_region_and_keeps_a_thin_line():
+    image = np.full((1, 64, 64), 0.5, dtype=np.float32)
+    image[0, 10:40, 10:40] = 0.8  # a part the reconstruction lacks
+    image[0, 50, 5:60] = 0.8  # a one-pixel line the reconstruction lacks too
+    reconstruction = np.full_like(image, 0.5)
+    residual = confirmed_by_median(image, image - reconstruction, radius=5)
+    # Everywhere along its straight edges, a pixel inside too; only its corners get rounded off.
+    assert np.abs(residual[0, 10:40, 18:32]).max() == 0.0
+    assert np.abs(residual[0, 18:32, 10:40]).max() == 0.0
+    assert residual[0, 50, 10:55].min() == pytest.approx(0.3)
+
+
+def test_median_confirmation_drops_pixels_where_the_two_references_disagree_in_sign():
+    image = np.full((1, 16, 16), 0.5, dtype=np.float32)
+    image[0, 8, 8] = 0.7  # brighter than its neighbourhood...
+    reconstruction = np.full_like(image, 0.9)  # ...but darker than the reconstruction
+    assert confirmed_by_median(image, image - reconstruction, radius=3)[0, 8, 8] == 0.0
