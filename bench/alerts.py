@@ -1,14 +1,17 @@
 """Alert rules on simulated jobs: how fast critical alerts fire, and how often they fire falsely.
 
     .venv/bin/python bench/alerts.py [--good-jobs 1000] [--defect-jobs 300] [--seed 0] [--scores FILE]
-                                     [--variant "layout baseline"]
+                                     [--variant per-layer | "layout baseline"]
 
     .venv/bin/python bench/alerts.py --record-scores var/alert_scores.json [--epochs 20] [--holdout jobs]
 
 With --scores FILE (written by --record-scores) good jobs are stitched from a real scorer's
 recorded scores on later good jobs of a synthetic machine, and defects are that run's recorded
 scores of persistent synthetic defects, one row per defect kind. The recording trains and
-calibrates as the product does (see record_scores). Without it, the simulation below is used.
+calibrates as the product does (see record_scores), and by default the rules judge what the
+product's rules judge: the layout-memory alert score (apps.scoring.layout_memory) for scorers
+that have one. --variant per-layer replays the plain per-layer scores instead. Without --scores,
+the simulation below is used.
 
 Assumptions (simulated, not taken from a scorer run; stated so the numbers can be judged):
 - A good layer's normalised score (score / threshold) is log-normal. The threshold is calibrated
@@ -151,15 +154,17 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str) -> Non
     machine's earlier jobs less the layers ml.calibration.holdout_split holds out (whole jobs),
     and calibrate() sets the threshold at the 1% FPR target on those, padded with benign
     variants (ml.calibration_set). Then it scores later jobs of the same machine, with their own
-    part layouts: good ones, and one with persistent defects of every kind. It also records the
-    layout-baseline sequential variant (ml.sequence), calibrated on the held-out jobs, for
-    --variant. `holdout="random"` holds out random layers instead (the procedure before).
+    part layouts: good ones, and one with persistent defects of every kind. It records the
+    per-layer scores, the layout-memory alert scores the product's rules judge (for scorers that
+    have them) and the layout-baseline sequential variant (ml.sequence), calibrated on the
+    held-out jobs. `holdout="random"` holds out random layers instead (the procedure before).
     """
     from ml.calibration import calibrate, holdout_split
     from ml.calibration_set import calibration_set
+    from ml.groups import embed_layers
     from ml.preprocess import preprocess_batch
     from ml.scorers import get_scorer_class
-    from ml.sequence import layout_baseline_residual, same_layout
+    from ml.sequence import layout_baseline_residual, layout_memory_scores, same_layout
     from ml.synthetic import DEFECT_KINDS, generate_job
 
     def images(layers) -> np.ndarray:
@@ -178,10 +183,18 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str) -> Non
     scorer = get_scorer_class(scorer_name)()
     scorer.fit(pool[train], epochs=epochs, batch_size=16, verbose=False)
 
-    def sequences(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per-layer scores and the layout-baseline variant (ml.sequence) of one job's layers."""
+    # What the product's alert rules judge: the layout-memory score where the scorer has one
+    # (apps.scoring.layout_memory), else the per-layer score.
+    top_fraction = scorer.score_top_fraction()
+    judged = "per-layer" if top_fraction is None else "layout memory"
+
+    def sequences(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Per-layer scores and the layout-baseline and layout-memory variants (ml.sequence)."""
         result = scorer.score(stack)
-        return result.scores, layout_baseline_residual(result.heatmaps, same_layout(stack))
+        memory = None
+        if top_fraction is not None:
+            memory = layout_memory_scores(result.heatmaps, embed_layers(stack), top_fraction=top_fraction)
+        return result.scores, layout_baseline_residual(result.heatmaps, same_layout(stack)), memory
 
     # As the product: the held-out layers, padded with benign variants of them (calibration_set).
     calibration = calibrate(scorer.score(calibration_set(pool[held], seed=0)).scores, target_fpr=0.01)
@@ -194,8 +207,11 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str) -> Non
 
     def scored(seed: int, **kwargs) -> dict[str, np.ndarray]:
         job = generate_job(seed=seed, n_layers=RECORD_LAYERS, machine_seed=RECORD_MACHINE, **kwargs)
-        layer, baseline = sequences(images(job))
+        layer, baseline, memory = sequences(images(job))
         out = {"per-layer": layer / threshold}
+        if memory is not None:
+            # Never above the per-layer score, so it shares the per-layer threshold.
+            out["layout memory"] = memory / threshold
         if variants:
             # No alarm from the baseline in a layout's first layers; or the per-layer score there.
             out["layout baseline"] = np.nan_to_num(baseline / variants["layout baseline"], nan=0.0)
@@ -224,21 +240,21 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str) -> Non
                 "holdout": holdout,
                 "threshold": threshold,
                 "calibration": calibration.details,
-                **series("per-layer"),
-                # Sequential variants (--variant), each normalised by its own calibrated threshold.
-                "variants": {name: series(name) for name in good[0] if name != "per-layer"},
+                "judged": judged,
+                **series(judged),
+                # The other series (--variant), each normalised by its own calibrated threshold.
+                "variants": {name: series(name) for name in good[0] if name != judged},
                 "variant_thresholds": variants,
             },
             indent=1,
         )
     )
-    defects = series("per-layer")["defects"]
-    good = [job["per-layer"] for job in good]
-    rates = ", ".join(f"{np.mean(job > 1):.1%}" for job in good)
-    print(f"wrote {out}: {len(held)} held-out layers ({holdout}), threshold {threshold:.3f};")
-    print(f"good jobs' layers above threshold: {rates}")
-    for kind, values in defects.items():
-        print(f"{kind:>16}: " + " ".join(f"{v:.2f}" for v in values))
+    print(f"wrote {out}: {len(held)} held-out layers ({holdout}), threshold {threshold:.3f}")
+    for name in dict.fromkeys((judged, "per-layer")):
+        rates = ", ".join(f"{np.mean(job[name] > 1):.1%}" for job in good)
+        print(f"{name}: good jobs' layers above threshold: {rates}; defects (score/threshold):")
+        for kind, values in series(name)["defects"].items():
+            print(f"{kind:>16}: " + " ".join(f"{v:.2f}" for v in values))
 
 
 def main() -> None:
@@ -247,7 +263,9 @@ def main() -> None:
     parser.add_argument("--defect-jobs", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--scores", help="a JSON file written by --record-scores: use a scorer's real scores")
-    parser.add_argument("--variant", help="with --scores: a recorded sequential variant instead of per-layer scores")
+    parser.add_argument(
+        "--variant", help="with --scores: another recorded series (e.g. per-layer) instead of what the rules judge"
+    )
     parser.add_argument("--record-scores", metavar="OUT", help="run a real scorer and write its scores to OUT")
     parser.add_argument("--scorer", default=DEFAULT_SCORER, help="the scorer for --record-scores")
     parser.add_argument("--epochs", type=int, default=20, help="training epochs for --record-scores")
@@ -268,8 +286,10 @@ def main() -> None:
     source = "simulated log-normal scores"
     if args.scores:
         record = json.loads(Path(args.scores).read_text())
-        if args.variant:
-            record = {**record, **record["variants"][args.variant], "scorer": f"{record['scorer']} ({args.variant})"}
+        variant = args.variant or record.get("judged", "per-layer")
+        if args.variant and args.variant != record.get("judged", "per-layer"):
+            record = {**record, **record["variants"][args.variant]}
+        record["scorer"] = f"{record['scorer']} ({variant})"
         make_good = recorded_good(record)
         defects = {f"recorded {kind}": recorded_defect(v) for kind, v in record["defects"].items()}
         source = f"scores recorded from a {record.get('scorer', 'seed')}-scorer run ({args.scores})"

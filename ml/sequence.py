@@ -12,6 +12,9 @@ Candidates measured by bench/sequence.py against the per-layer score alone:
   seen at the same place on consecutive layers counts.
 - `layout_baseline_residual`: the per-layer heatmap less what earlier layers of the same layout
   showed there, so a part the model reconstructs badly on every layer stops alarming.
+- `layout_memory_scores`: the same idea with no blind start: a spot stops counting once it has
+  been seen on each of the layout's last few layers, from the layout's second layer on. The
+  scoring workers use it for the alert rules (apps.scoring.layout_memory).
 
 numpy and scipy only; images are preprocessed (n, H, W) float32 layers of one job, in order.
 """
@@ -160,6 +163,76 @@ def layout_baseline_residual(
             continue
         reference = np.median(dilated[t - lag - depth + 1 : t - lag + 1], axis=0)
         scores[t] = top_mean(np.maximum(heatmaps[t] - reference, 0.0)[None], top_fraction)[0]
+    return scores
+
+
+# Layout memory keeps each layer's heatmap dilated by this many px and max-pooled by this factor:
+# small enough to store per layer, and a part edge that moves a pixel or two stays covered.
+MEMORY_TOLERANCE = 3
+MEMORY_POOL = 2
+MEMORY_DEPTH = 4
+
+
+def layout_memory_trace(heatmap: np.ndarray) -> np.ndarray:
+    """What one layer's heatmap leaves in the layout memory: (H/2, W/2) float16."""
+    size = 2 * MEMORY_TOLERANCE + 1
+    dilated = ndimage.maximum_filter(np.asarray(heatmap, dtype=np.float32), size=size, mode="nearest")
+    height, width = dilated.shape
+    pooled = dilated.reshape(height // MEMORY_POOL, MEMORY_POOL, width // MEMORY_POOL, MEMORY_POOL).max(axis=(1, 3))
+    return pooled.astype(np.float16)
+
+
+def layout_memory_score(heatmap: np.ndarray, traces: list[np.ndarray], top_fraction: float) -> float:
+    """Top mean of what `heatmap` shows beyond the least the given earlier layers showed.
+
+    `traces` are layout_memory_trace()s of the previous layers of the same layout (at most
+    MEMORY_DEPTH, see layout_memory_chain); with none the layer keeps its own top mean. Never
+    above that top mean, so the per-layer threshold still applies.
+    """
+    heatmap = np.asarray(heatmap, dtype=np.float32)
+    if not traces:
+        return float(top_mean(heatmap[None], top_fraction)[0])
+    least = np.min(np.stack(traces), axis=0).astype(np.float32)
+    reference = np.repeat(np.repeat(least, MEMORY_POOL, axis=0), MEMORY_POOL, axis=1)
+    return float(top_mean(np.maximum(heatmap - reference, 0.0)[None], top_fraction)[0])
+
+
+def layouts_match(embedding: np.ndarray, previous: np.ndarray) -> bool:
+    """Whether two ml.groups.embed_layers embeddings show the same part layout (as same_layout)."""
+    return float(np.mean(np.asarray(embedding) * np.asarray(previous))) >= SAME_LAYOUT
+
+
+def layout_memory_chain(index: int, embedding: np.ndarray, earlier: list[tuple[int, np.ndarray, np.ndarray]]) -> list:
+    """The traces of the unbroken run of layers just before `index` that show the same layout.
+
+    `earlier`: (index, embedding, trace) of previous layers of the job, in any order. The run
+    stops at a missing layer or a layout change, and after MEMORY_DEPTH layers.
+    """
+    by_index = {i: (e, trace) for i, e, trace in earlier}
+    traces, current = [], embedding
+    for i in range(index - 1, index - 1 - MEMORY_DEPTH, -1):
+        if i not in by_index or not layouts_match(current, by_index[i][0]):
+            break
+        current, trace = by_index[i]
+        traces.append(trace)
+    return traces
+
+
+def layout_memory_scores(
+    heatmaps: np.ndarray, embeddings: np.ndarray, *, top_fraction: float = TOP_FRACTION
+) -> np.ndarray:
+    """layout_memory_score for each layer of one job in order, as the scoring worker computes it.
+
+    A hot spot stops counting once each of the layout's last MEMORY_DEPTH layers (or all of them,
+    early in a layout) showed it: a thin part wall the model never learned, from the layout's
+    second layer on, and a defect after it has lasted MEMORY_DEPTH layers, by when the alert
+    rules have seen it. The first layer of a layout keeps its own score.
+    """
+    traces = [layout_memory_trace(h) for h in heatmaps]
+    scores = np.empty(len(heatmaps))
+    for t, heatmap in enumerate(heatmaps):
+        earlier = [(i, embeddings[i], traces[i]) for i in range(max(0, t - MEMORY_DEPTH), t)]
+        scores[t] = layout_memory_score(heatmap, layout_memory_chain(t, embeddings[t], earlier), top_fraction)
     return scores
 
 

@@ -60,19 +60,33 @@ def seed_artifact(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture
-def install_model(seed_artifact, settings):
-    """Gives a machine an active seed model version with the given threshold."""
+@pytest.fixture(scope="session")
+def local_artifact(tmp_path_factory) -> Path:
+    """A local-scorer model trained briefly on synthetic good layers, shared by the whole run."""
+    from ml.scorers.local import LocalScorer
 
-    def install(machine, *, threshold: float = 1000.0) -> ModelVersion:
+    images = np.stack([lr.image.astype(np.float32) / 255 for lr in generate_layers(seed=1, n=8, size=256)])
+    scorer = LocalScorer({"min_samples": 16})
+    scorer.fit(images, epochs=1, batch_size=8, verbose=False)
+    path = tmp_path_factory.mktemp("models") / "local.keras"
+    scorer.save(path)
+    return path
+
+
+@pytest.fixture
+def install_model(seed_artifact, local_artifact, settings):
+    """Gives a machine an active model version (seed, or "local") with the given threshold."""
+
+    def install(machine, *, threshold: float = 1000.0, scorer: str = "seed") -> ModelVersion:
         from django.core.files import File
 
         from ml.artifacts import file_sha256
 
-        version = ModelVersion(machine=machine, version=machine.model_versions.count() + 1, scorer="seed",
+        artifact = local_artifact if scorer == "local" else seed_artifact
+        version = ModelVersion(machine=machine, version=machine.model_versions.count() + 1, scorer=scorer,
                                status=ModelVersion.Status.ACTIVE, threshold=threshold,
-                               calibration_method="fpr_target", sha256=file_sha256(seed_artifact))
-        with seed_artifact.open("rb") as handle:
+                               calibration_method="fpr_target", sha256=file_sha256(artifact))
+        with artifact.open("rb") as handle:
             version.artifact.save("model.keras", File(handle), save=False)
         version.save()
         return version

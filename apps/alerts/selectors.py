@@ -1,4 +1,5 @@
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from apps.alerts.models import Alert, AlertRule, NotificationChannel
 from apps.alerts.rules import Point, RuleParams
@@ -26,11 +27,16 @@ def alert_rule_for(*, machine: Machine) -> RuleParams | None:
 
 
 def job_recent_points(*, job: PrintJob, limit: int) -> list[Point]:
-    """The job's newest scored layers as (index, score/threshold), oldest first."""
+    """The job's newest scored layers as (index, alert score/threshold), oldest first.
+
+    The alert score is the layer's score less what its part layout showed on the layers before
+    (apps.scoring.layout_memory), or the score itself where there is none.
+    """
+    judged = Coalesce("current_score__alert_score", "current_score__score")
     rows = (
         Layer.objects.filter(job=job, status=Layer.Status.SCORED, current_score__isnull=False)
         .order_by("-index")
-        .values_list("index", "current_score__score", "current_score__threshold")[:limit]
+        .values_list("index", judged, "current_score__threshold")[:limit]
     )
     return [
         Point(index, score / threshold if threshold else float("inf")) for index, score, threshold in reversed(rows)

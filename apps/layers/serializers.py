@@ -58,6 +58,13 @@ class LayerOutput(serializers.Serializer):
     score = serializers.FloatField(source="current_score.score", allow_null=True, default=None)
     threshold = serializers.FloatField(source="current_score.threshold", allow_null=True, default=None)
     anomalous = serializers.BooleanField(source="current_score.anomalous", allow_null=True, default=None)
+    alert_score = serializers.FloatField(
+        source="current_score.alert_score",
+        allow_null=True,
+        default=None,
+        help_text="What the alert rules judge against the threshold: the score less what the job's previous "
+        "layers of the same part layout showed. Null where the scorer gives none; the rules then use the score.",
+    )
     model_version = serializers.IntegerField(
         source="current_score.model_version.version", allow_null=True, default=None
     )

@@ -98,6 +98,13 @@ class LayerScore(models.Model):
     reconstruction = models.FileField(upload_to=heatmap_path, max_length=300, blank=True)
     # The heatmap's strongest regions at or above threshold (ml.regions.top_regions), highest peak first.
     regions = models.JSONField(default=list, blank=True)
+    # The score the alert rules judge: `score` less what the job's previous layers of the same
+    # part layout showed (apps.scoring.layout_memory). None where the scorer or a supervised head
+    # gives no such score; the rules then use `score`. Never above `score`.
+    alert_score = models.FloatField(null=True, blank=True)
+    # What the next layers of the job compare with; cleared once they no longer need it.
+    layout_embedding = models.BinaryField(null=True, editable=False)
+    layout_trace = models.BinaryField(null=True, editable=False)
     scored_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -11,9 +11,11 @@ from django.db import IntegrityError, transaction
 from apps.layers.imaging import read_image_array
 from apps.layers.models import Layer
 from apps.scoring import on_scored
+from apps.scoring.layout_memory import layout_memory_fields, layout_memory_prune
 from apps.scoring.models import LayerScore, ModelVersion
 from apps.scoring.selectors import model_version_active
 from apps.scoring.verdicts import Verdict, images_judge
+from ml.groups import embed_layers
 from ml.preprocess import preprocess
 
 logger = logging.getLogger(__name__)
@@ -61,14 +63,20 @@ def _score_machine_layers(layers: list[Layer]) -> list[LayerScore]:
                 status=Layer.Status.FAILED, error=f"Could not read the stored image: {error}"
             )
     if pending:
-        verdicts = images_judge(version=version, images=np.stack(arrays))
-        for layer, verdict in zip(pending, verdicts, strict=True):
-            score = _layer_score_store(layer=layer, version=version, verdict=verdict)
+        images = np.stack(arrays)
+        verdicts = images_judge(version=version, images=images)
+        embeddings = embed_layers(images)
+        # In layer order, so that each layer's layout memory sees the ones before it in the batch.
+        for i in sorted(range(len(pending)), key=lambda i: (pending[i].job_id, pending[i].index)):
+            layer, verdict = pending[i], verdicts[i]
+            memory = layout_memory_fields(layer=layer, version=version, verdict=verdict, embedding=embeddings[i])
+            score = _layer_score_store(layer=layer, version=version, verdict=verdict, memory=memory)
+            layout_memory_prune(layer=layer, version=version)
             results.append(_layer_mark_scored(layer=layer, score=score))
     return results
 
 
-def _layer_score_store(*, layer: Layer, version: ModelVersion, verdict: Verdict) -> LayerScore:
+def _layer_score_store(*, layer: Layer, version: ModelVersion, verdict: Verdict, memory: dict) -> LayerScore:
     row = LayerScore(
         layer=layer,
         model_version=version,
@@ -78,6 +86,7 @@ def _layer_score_store(*, layer: Layer, version: ModelVersion, verdict: Verdict)
         anomalous=verdict.anomalous,
         layer_group=verdict.group,
         regions=list(verdict.regions),
+        **memory,
     )
     row.heatmap.save("heatmap.png", ContentFile(verdict.heatmap), save=False)
     row.reconstruction.save("reconstruction.png", ContentFile(verdict.reconstruction), save=False)

@@ -23,6 +23,10 @@ class Verdict:
     heatmap: bytes  # PNG in threshold units: 1.0 (mid-scale) is at the layer's group threshold
     regions: list[Region]
     reconstruction: bytes  # PNG
+    heatmap_values: np.ndarray  # (256, 256) float32 in the scorer's units, as scored
+    # The share of heatmap pixels whose mean is the score; None where the score is not that
+    # (the seed scorer, or a supervised head's probability).
+    top_fraction: float | None
 
 
 def images_judge(*, version: ModelVersion, images: np.ndarray, features: np.ndarray | None = None) -> list[Verdict]:
@@ -39,6 +43,7 @@ def images_judge(*, version: ModelVersion, images: np.ndarray, features: np.ndar
     if head is not None and features is None:
         features = scorer.features(images)
     scores = result.scores if head is None else head.predict(result, features)
+    top_fraction = scorer.score_top_fraction() if head is None else None
     verdicts = []
     for i, (group, group_threshold) in enumerate(grouped):
         # Drawn against the threshold this layer's group was judged by, so 1.0 means "at it".
@@ -53,6 +58,8 @@ def images_judge(*, version: ModelVersion, images: np.ndarray, features: np.ndar
                 heatmap=heatmap,
                 regions=regions,
                 reconstruction=grayscale_png(result.reconstructions[i]),
+                heatmap_values=result.heatmaps[i],
+                top_fraction=top_fraction,
             )
         )
     return verdicts

@@ -88,6 +88,14 @@ class Scorer(abc.ABC):
         """
         return float(threshold)
 
+    def score_top_fraction(self) -> float | None:
+        """The share of heatmap pixels whose mean is the score, for scorers scored that way.
+
+        None where the score is something else (the seed's global L2): then a score cannot be
+        recomputed from part of the heatmap, as ml.sequence's layout memory does.
+        """
+        return None
+
     def get_state(self) -> dict[str, np.ndarray]:
         """Arrays besides the network that scoring needs (e.g. normalisation maps)."""
         return {}

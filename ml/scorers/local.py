@@ -185,6 +185,9 @@ class LocalScorer(AutoencoderScorer):
         legacy = {key: value for key, value in _LEGACY_OFF.items() if key not in config}
         return super().from_artifact(model=model, config={**config, **legacy}, state=state)
 
+    def score_top_fraction(self) -> float:
+        return float(self.config["top_fraction"])
+
     def score_reconstructions(self, images, reconstructions):  # pragma: no cover - unused
         raise NotImplementedError("the local scorer scores in its own normalised frame")
 

@@ -3,9 +3,13 @@ import pytest
 from scipy import ndimage
 
 from ml.sequence import (
+    MEMORY_DEPTH,
     combine,
     estimate_shift,
     layout_baseline_residual,
+    layout_memory_chain,
+    layout_memory_scores,
+    layout_memory_trace,
     persistence,
     previous_layer_residual,
     same_layout,
@@ -88,3 +92,54 @@ def test_it_restarts_the_baseline_when_the_layout_changes():
     comparable = np.array([False, True, True, True, True, True, False, True, True, True])
     scores = layout_baseline_residual(heatmaps, comparable, lag=1, depth=2, top_fraction=0.0)
     assert np.isnan(scores[6:9]).all() and scores[9] == 0.0
+
+
+def _layout_embeddings(count: int) -> np.ndarray:
+    """Standardised embeddings of `count` unrelated layouts (as ml.groups.embed_layers gives)."""
+    vectors = np.random.default_rng(1).standard_normal((count, 784))
+    vectors -= vectors.mean(axis=1, keepdims=True)
+    return (vectors / vectors.std(axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_layout_memory_forgets_a_new_layouts_part_from_its_second_layer_and_a_defect_after_depth_layers():
+    heatmaps = np.zeros((12, 64, 64), dtype=np.float32)
+    heatmaps[:, 20, 20] = 8.0  # a part the model reconstructs badly, on every layer of the layout
+    heatmaps[5:, 40, 30] = 6.0  # a defect from layer 5 on
+    embeddings = np.repeat(_layout_embeddings(1), 12, axis=0)
+    scores = layout_memory_scores(heatmaps, embeddings, top_fraction=0.0)
+    assert scores[0] == 8.0  # the layout's first layer: its own score
+    assert scores[1:5].tolist() == [0.0] * 4
+    assert scores[5 : 5 + MEMORY_DEPTH].tolist() == [6.0] * MEMORY_DEPTH  # seen for MEMORY_DEPTH layers...
+    assert scores[5 + MEMORY_DEPTH :].tolist() == [0.0] * (7 - MEMORY_DEPTH)  # ...then part of the layout
+
+
+def test_layout_memory_starts_afresh_when_the_layout_changes():
+    heatmaps = np.zeros((8, 32, 32), dtype=np.float32)
+    heatmaps[:4, 5, 5] = 7.0  # the old layout's part
+    heatmaps[4:, 20, 20] = 5.0  # the new layout's part
+    old, new = _layout_embeddings(2)
+    embeddings = np.stack([old] * 4 + [new] * 4)
+    scores = layout_memory_scores(heatmaps, embeddings, top_fraction=0.0)
+    assert scores.tolist() == [7.0, 0.0, 0.0, 0.0, 5.0, 0.0, 0.0, 0.0]
+
+
+def test_layout_memory_forgives_a_part_edge_that_moved_two_pixels():
+    heatmaps = np.zeros((2, 32, 32), dtype=np.float32)
+    heatmaps[0, 10, 5:25] = 4.0
+    heatmaps[1, 12, 5:25] = 4.0
+    embeddings = np.repeat(_layout_embeddings(1), 2, axis=0)
+    assert layout_memory_scores(heatmaps, embeddings, top_fraction=0.0)[1] == 0.0
+
+
+def test_layout_memory_chain_stops_at_a_missing_layer():
+    embedding = _layout_embeddings(1)[0]
+    trace = layout_memory_trace(np.ones((8, 8), dtype=np.float32))
+    assert layout_memory_chain(10, embedding, [(9, embedding, trace), (8, embedding, trace)]) == [trace, trace]
+    assert layout_memory_chain(10, embedding, [(8, embedding, trace)]) == []
+
+
+def test_layout_memory_never_scores_above_the_layer_itself():
+    heatmaps = np.random.default_rng(0).gamma(2.0, 1.0, (10, 32, 32)).astype(np.float32)
+    embeddings = np.repeat(_layout_embeddings(1), 10, axis=0)
+    memory = layout_memory_scores(heatmaps, embeddings, top_fraction=0.01)
+    assert (memory <= layout_memory_scores(heatmaps, _layout_embeddings(10), top_fraction=0.01)).all()

@@ -26,6 +26,7 @@ class KnownHeatmapScorer:
     name = "known"
     heatmap_vmax = 12.0
     heatmap_threshold = Scorer.heatmap_threshold
+    score_top_fraction = Scorer.score_top_fraction
 
     def __init__(self, heatmap: np.ndarray) -> None:
         self.heatmap = heatmap

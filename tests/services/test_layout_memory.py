@@ -1,0 +1,117 @@
+"""The alert score: a layer's score less what its part layout showed on the job's layers before."""
+
+import numpy as np
+import pytest
+from django.urls import reverse
+
+from apps.alerts.models import Alert, Severity
+from apps.alerts.services import alert_rules_evaluate
+from apps.layers.services import layer_ingest
+from apps.scoring.models import LayerScore
+from apps.scoring.services import layers_score
+from ml.sequence import MEMORY_DEPTH
+from tests.images import image_bytes, layer_array
+
+
+def ingest(machine, index, array, job="J"):
+    return layer_ingest(machine=machine, job_id=job, index=index, data=image_bytes(array), enqueue=False).layer
+
+
+def with_spot(array: np.ndarray) -> np.ndarray:
+    spotted = array.astype(np.int16)
+    spotted[100:104, 100:104] += 90  # on bare powder, away from the part
+    return np.clip(spotted, 0, 255).astype(np.uint8)
+
+
+def scored(layers) -> list[LayerScore]:
+    layers_score(layer_ids=[layer.pk for layer in layers])
+    return [LayerScore.objects.get(layer=layer) for layer in layers]
+
+
+def test_the_first_layer_of_a_job_is_judged_by_its_own_score(printer, install_model):
+    install_model(printer.machine, scorer="local", threshold=5.0)
+    (score,) = scored([ingest(printer.machine, 0, layer_array(1, 128))])
+    assert score.alert_score == score.score
+
+
+def test_what_the_layer_before_showed_no_longer_counts(printer, install_model):
+    install_model(printer.machine, scorer="local", threshold=5.0)
+    same = layer_array(1, 128)
+    first, second = scored([ingest(printer.machine, 0, same), ingest(printer.machine, 1, same)])
+    assert second.score == first.score > 0
+    assert second.alert_score < 0.01 * second.score
+
+
+def test_a_spot_new_on_this_layer_still_counts(printer, install_model):
+    install_model(printer.machine, scorer="local", threshold=5.0)
+    clean = layer_array(1, 128)
+    _, spotted = scored([ingest(printer.machine, 0, clean), ingest(printer.machine, 1, with_spot(clean))])
+    # Less only what the layer before showed around it (its grain's hottest pixels nearby).
+    assert spotted.alert_score > 0.5 * spotted.score
+
+
+def test_it_compares_only_with_the_layer_just_before(printer, install_model):
+    install_model(printer.machine, scorer="local", threshold=5.0)
+    same = layer_array(1, 128)
+    _, third = scored([ingest(printer.machine, 0, same), ingest(printer.machine, 2, same)])
+    assert third.alert_score == third.score  # layer 1 is missing: nothing to compare with
+
+
+def test_it_compares_only_layers_of_the_same_job(printer, install_model):
+    install_model(printer.machine, scorer="local", threshold=5.0)
+    same = layer_array(1, 128)
+    _, other = scored([ingest(printer.machine, 0, same, job="A"), ingest(printer.machine, 1, same, job="B")])
+    assert other.alert_score == other.score
+
+
+def test_a_scorer_whose_score_is_not_a_heatmap_statistic_gives_no_alert_score(printer, install_model):
+    install_model(printer.machine, scorer="seed")
+    same = layer_array(1, 128)
+    _, second = scored([ingest(printer.machine, 0, same), ingest(printer.machine, 1, same)])
+    assert second.alert_score is None and second.layout_trace is None
+
+
+def test_it_keeps_only_the_traces_later_layers_still_compare_with(printer, install_model):
+    install_model(printer.machine, scorer="local", threshold=5.0)
+    layers = [ingest(printer.machine, i, layer_array(i, 128)) for i in range(3 * MEMORY_DEPTH)]
+    scored(layers)
+    kept = LayerScore.objects.filter(layout_trace__isnull=False).values_list("layer__index", flat=True)
+    newest = 3 * MEMORY_DEPTH - 1
+    assert sorted(kept) == list(range(newest - 2 * MEMORY_DEPTH, newest + 1))
+
+
+def test_a_part_the_model_never_learned_does_not_raise_a_critical_alert_on_every_layer(printer, install_model):
+    # Every layer shows the same spot, as a part of a new layout would: anomalous layer by layer,
+    # but no longer new after the layout's first layer.
+    version = install_model(printer.machine, scorer="local", threshold=1.0)
+    array = with_spot(layer_array(1, 128))
+    (probe,) = scored([ingest(printer.machine, 0, array, job="probe")])
+    version.threshold = probe.score / 2  # every layer scores twice the threshold
+    version.save(update_fields=["threshold"])
+    layers = [ingest(printer.machine, i, array) for i in range(20)]
+    scores = scored(layers)
+    assert all(s.anomalous for s in scores)
+    for layer in layers:
+        alert_rules_evaluate(layer_id=layer.pk)
+    assert not Alert.objects.filter(severity=Severity.CRITICAL).exists()
+
+
+def test_the_api_returns_the_alert_score_beside_the_score(printer, printer_client, install_model):
+    install_model(printer.machine, scorer="local", threshold=5.0)
+    same = layer_array(1, 128)
+    _, second = scored([ingest(printer.machine, 0, same), ingest(printer.machine, 1, same)])
+    body = printer_client.get(f"/api/v1/layers/{second.layer_id}/").json()
+    assert body["score"] == pytest.approx(second.score)
+    assert body["alert_score"] == pytest.approx(second.alert_score) and body["alert_score"] < body["score"]
+
+
+def test_layer_detail_says_what_the_alerts_judge_where_it_is_below_the_score(printer, operator_client, install_model):
+    install_model(printer.machine, scorer="local", threshold=5.0)
+    same = layer_array(1, 128)
+    first, second = scored([ingest(printer.machine, 0, same), ingest(printer.machine, 1, same)])
+
+    def page(score):
+        return operator_client.get(reverse("ui:layer-detail", args=[score.layer_id])).content.decode()
+
+    assert 'data-testid="alert-score"' not in page(first)
+    assert 'data-testid="alert-score"' in page(second)
