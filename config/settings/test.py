@@ -4,7 +4,9 @@
 missing server fails the run instead of quietly testing something else.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -27,8 +29,18 @@ CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or tempfile.mkdtemp(prefix="layerwatch-media-"))
-STATIC_ROOT = Path(tempfile.mkdtemp(prefix="layerwatch-static-"))
+
+
+def _scratch_dir(prefix: str) -> Path:
+    """A temporary folder that goes when the process that made it exits."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
+# A worker process started by the tests is given the test run's MEDIA_ROOT and leaves it alone.
+MEDIA_ROOT = Path(os.environ["MEDIA_ROOT"]) if os.environ.get("MEDIA_ROOT") else _scratch_dir("layerwatch-media-")
+STATIC_ROOT = _scratch_dir("layerwatch-static-")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {
