@@ -9,7 +9,7 @@
     across folds as (score - threshold) / |threshold|, so 0 is each fold's own threshold.
 (b) Synthetic (ml.synthetic): train on good layers of a 4-group job, calibrate on other good
     layers of the job, test on new good layers with benign variation and on each defect kind.
-(c) Localisation on (b), (d) and (e): share of defective layers whose heatmap peak lies inside the
+(c) Localisation on (b), (d), (e) and (f): share of defective layers whose heatmap peak lies inside the
     true mask dilated by 3 px.
 (d) Real frames, subtle defects: the PBLM good frames in 4 folds; each fold's 9 other frames
     are split at random, 80% to train and 20% to calibrate on (padded with benign variants, as
@@ -19,6 +19,9 @@
 (e) New part layouts: train on three earlier jobs of one synthetic machine, calibrate on a fourth
     held out whole (as the platform holds out jobs), test on two later jobs where every layer has
     parts the model never saw: good, and with each defect kind.
+(f) Later frames, subtle defects: as (d), but split in build order: train on the first 6 good
+    frames, calibrate on the next 2 and test the last 4, as a new machine would meet frames
+    taken after the ones it was trained on. One split, so fewer layers than (d).
 """
 
 from __future__ import annotations
@@ -123,16 +126,28 @@ def benign_variant(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(gain * moved + offset + noise, 0, 1).astype(np.float32)
 
 
-def bench_painted(names, config, epochs, variants, per_kind, folds=4) -> dict[str, Run]:
+def fold_splits(good: np.ndarray, folds: int = 4) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(train, calibration, test) for (d): each fold tested, the rest split 80/20 at random."""
+    splits = []
+    for i, test in enumerate(np.array_split(good, folds)):
+        order = np.random.default_rng(i).permutation(np.setdiff1d(good, test))
+        n_calib = max(1, round(0.2 * len(order)))
+        splits.append((order[n_calib:], order[:n_calib], test))
+    return splits
+
+
+def later_frames_split(good: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(f): train on the build's first half, calibrate on the next sixth, test the last third."""
+    half, calibration_end = len(good) // 2, len(good) // 2 + max(1, len(good) // 6)
+    return [(good[:half], good[half:calibration_end], good[calibration_end:])]
+
+
+def bench_painted(names, config, epochs, variants, per_kind, split=fold_splits, draws=7) -> dict[str, Run]:
     images, labels, _ = load_pblm()
     good = np.flatnonzero(labels == 0)
     runs = {name: Run() for name in names}
-    for i, test in enumerate(np.array_split(good, folds)):
-        rest = np.setdiff1d(good, test)
-        order = np.random.default_rng(i).permutation(rest)
-        n_calib = max(1, round(0.2 * len(rest)))
-        calib, train = order[:n_calib], order[n_calib:]
-        rng = np.random.default_rng([7, i])
+    for i, (train, calib, test) in enumerate(split(good)):
+        rng = np.random.default_rng([draws, i])
         cases = []
         for j in test:
             clean = np.zeros(images[j].shape, bool)
@@ -299,8 +314,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="default 8, or 4 with --quick")
     parser.add_argument("--scorers", nargs="+", default=["seed", "local"])
     parser.add_argument("--set", nargs="*", default=[], help="key=json for the new scorer")
-    parser.add_argument("--only", choices=["pblm", "synthetic", "painted", "layouts"])
+    parser.add_argument("--only", choices=["pblm", "painted", "later", "synthetic", "layouts"])
     parser.add_argument("--images", type=Path, default=ROOT / "docs" / "img")
+    parser.add_argument(
+        "--draws", type=int, default=7, help="seed of the variants and painted defects in (d) and (f)"
+    )
     args = parser.parse_args()
     epochs = args.epochs or (4 if args.quick else 8)
     config = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
@@ -311,10 +329,17 @@ def main() -> None:
         save_curves("pblm", runs, args.images)
     if args.only in (None, "painted"):
         variants, per_kind = (3, 1) if args.quick else (9, 3)
-        runs = bench_painted(args.scorers, config, epochs, variants, per_kind)
+        runs = bench_painted(args.scorers, config, epochs, variants, per_kind, draws=args.draws)
         title = "(d) real PBLM frames held out, subtle defects painted on them; peak-in-mask = (c)"
         print_table(title, runs, by_kind=True)
         save_curves("painted", runs, args.images)
+    if args.only in (None, "later"):
+        variants, per_kind = (3, 1) if args.quick else (9, 3)
+        split = later_frames_split
+        runs = bench_painted(args.scorers, config, epochs, variants, per_kind, split=split, draws=args.draws)
+        title = "(f) later PBLM frames: train on the first half, calibrate on the next 2, test the last 4"
+        print_table(title, runs, by_kind=True)
+        save_curves("later", runs, args.images)
     if args.only in (None, "synthetic"):
         machines = [1] if args.quick else [1, 2]
         n_good, n_bad = (5, 2) if args.quick else (25, 4)

@@ -5,7 +5,8 @@ previous layers (ml.sequence), on synthetic jobs with persistent defects.
 
 One synthetic machine. The scorer trains on the machine's earlier jobs less a held-out job, as
 apps.scoring.training does (ml.calibration.holdout_split); every variant's threshold is
-calibrated on that held-out job at 1% FPR (calibrate(), the product's rule). Test jobs are later
+calibrated on that held-out job at 1% FPR (calibrate(), the product's rule), except layout
+memory, which the product judges against the per-layer threshold. Test jobs are later
 jobs of the same machine (new part layouts) with defects of random kinds that persist for
 PERSISTENCE layers. Layers are defective while a defect is on them.
 
@@ -27,11 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ml.calibration import calibrate, holdout_split  # noqa: E402
 from ml.evaluation import evaluate  # noqa: E402
+from ml.groups import embed_layers  # noqa: E402
 from ml.preprocess import preprocess_batch  # noqa: E402
 from ml.scorers import DEFAULT_SCORER, get_scorer_class  # noqa: E402
 from ml.sequence import (  # noqa: E402
     combine,
     layout_baseline_residual,
+    layout_memory_scores,
     persistence,
     previous_layer_residual,
     same_layout,
@@ -69,6 +72,11 @@ def variants(scorer, images: np.ndarray, thresholds: dict | None = None) -> dict
         "previous-layer residual": residual,
         "layout-baseline heatmap": layout_baseline_residual(result.heatmaps, same_layout(images)),
     }
+    if scorer.score_top_fraction() is not None:
+        # What the product's alert rules judge (apps.scoring.layout_memory).
+        out["layout memory"] = layout_memory_scores(
+            result.heatmaps, embed_layers(images), top_fraction=scorer.score_top_fraction()
+        )
     if thresholds:
         out["max(per-layer, prev.)"] = combine(
             layer, residual, thresholds["per-layer score"], thresholds["previous-layer residual"]
@@ -121,6 +129,9 @@ def main() -> None:
         thresholds[name] = calibrate(values[~np.isnan(values)], target_fpr=TARGET_FPR).threshold
     # Both parts of these are already over their own threshold.
     thresholds["max(per-layer, prev.)"] = thresholds["baseline, else per-layer"] = 1.0
+    if "layout memory" in thresholds:
+        # Never above the per-layer score: the product judges it against the per-layer threshold.
+        thresholds["layout memory"] = thresholds["per-layer score"]
 
     scores: dict[str, list[np.ndarray]] = {}
     labels, events = [], {}
