@@ -191,14 +191,20 @@ def bench_synthetic(names, config, epochs, machines, n_good, n_bad) -> dict[str,
                 seed=machine, n=n_bad, defect_kind=kind, group=g, first=n_good * GROUPS + (k * GROUPS + g) * n_bad
             )
         ]
-        images = stack_layers([layer for _, layer in tests])
-        labels = np.array([k is not None for k, _ in tests], dtype=int)
-        masks = [ndimage.binary_dilation(layer.mask, iterations=3) for _, layer in tests]
-        for name in names:
-            scorer, threshold, seconds = fit_and_calibrate(name, config, train, calib, epochs, seed=machine)
-            runs[name].train_seconds += seconds
-            runs[name].add_scored(scorer.score(images), threshold, labels, [k or "good" for k, _ in tests], masks)
+        score_synthetic(runs, config, epochs, train, calib, tests, seed=machine)
     return runs
+
+
+def score_synthetic(runs, config, epochs, train, calibration, tests, seed) -> None:
+    """Fit and calibrate each scorer in `runs`, then score the (defect kind or None, layer) tests."""
+    images = stack_layers([layer for _, layer in tests])
+    labels = np.array([k is not None for k, _ in tests], dtype=int)
+    kinds = [k or "good" for k, _ in tests]
+    masks = [ndimage.binary_dilation(layer.mask, iterations=3) for _, layer in tests]
+    for name, run in runs.items():
+        scorer, threshold, seconds = fit_and_calibrate(name, config, train, calibration, epochs, seed=seed)
+        run.train_seconds += seconds
+        run.add_scored(scorer.score(images), threshold, labels, kinds, masks)
 
 
 LAYOUT_MACHINE, PAST_JOBS, CALIBRATION_JOB, NEW_JOBS = 1, (101, 102, 103), 104, (201, 202)
@@ -221,14 +227,8 @@ def bench_layouts(names, config, epochs, n_good, n_bad) -> dict[str, Run]:
                 seed=seed, machine_seed=LAYOUT_MACHINE, n=n_bad, defect_kind=kind, first=n_good + k * n_bad
             )
         ]
-    images = stack_layers([layer for _, layer in tests])
-    labels = np.array([k is not None for k, _ in tests], dtype=int)
-    masks = [ndimage.binary_dilation(layer.mask, iterations=3) for _, layer in tests]
     runs = {name: Run() for name in names}
-    for name in names:
-        scorer, threshold, seconds = fit_and_calibrate(name, config, train, calibration, epochs, seed=0)
-        runs[name].train_seconds += seconds
-        runs[name].add_scored(scorer.score(images), threshold, labels, [k or "good" for k, _ in tests], masks)
+    score_synthetic(runs, config, epochs, train, calibration, tests, seed=0)
     return runs
 
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from apps.scoring.models import LayerGroup, ModelVersion
 from ml.calibration import calibrate
-from ml.groups import EMBEDDING, LayerGroups, embed_layers, fit_groups, min_calibration_layers
+from ml.groups import EMBEDDING, LayerGroups, fit_groups, min_calibration_layers
 
 MAX_GROUPS = 8
 MIN_GROUP_SIZE = 5
@@ -69,10 +69,10 @@ def layer_groups_for(*, version: ModelVersion) -> tuple[LayerGroups, list[LayerG
     return LayerGroups(centroids=centroids, method=rows[0].calibration.get("embedding", EMBEDDING)), rows
 
 
-def layer_groups_assign(*, version: ModelVersion, images: np.ndarray) -> list[tuple[int | None, float]]:
-    """(group index, threshold) for each preprocessed image, scored by this version."""
+def layer_groups_assign(*, version: ModelVersion, embeddings: np.ndarray) -> list[tuple[int | None, float]]:
+    """(group index, threshold) for each layer, from its ml.groups.embed_layers embedding."""
     found = layer_groups_for(version=version)
     if found is None:
-        return [(None, float(version.threshold or 0.0))] * len(images)
+        return [(None, float(version.threshold or 0.0))] * len(embeddings)
     groups, rows = found
-    return [(rows[i].index, rows[i].threshold) for i in groups.assign(embed_layers(images))]
+    return [(rows[i].index, rows[i].threshold) for i in groups.assign(embeddings)]

@@ -45,18 +45,19 @@ def layout_memory_earlier(*, layer: Layer, version: ModelVersion) -> list[tuple[
     ]
 
 
-def layout_memory_fields(*, layer: Layer, version: ModelVersion, verdict: Verdict, embedding: np.ndarray) -> dict:
+def layout_memory_fields(*, layer: Layer, version: ModelVersion, verdict: Verdict) -> dict:
     """LayerScore fields for a layer about to be stored: its alert score and what it leaves behind."""
     if verdict.top_fraction is None:
         return {"alert_score": None}
-    traces = layout_memory_chain(layer.index, embedding, layout_memory_earlier(layer=layer, version=version))
+    earlier = layout_memory_earlier(layer=layer, version=version)
+    traces = layout_memory_chain(layer.index, verdict.embedding, earlier)
     # The layout's first layer (or one whose neighbours are not scored yet) keeps its own score.
     alert_score = (
         layout_memory_score(verdict.heatmap_values, traces, verdict.top_fraction) if traces else verdict.score
     )
     return {
         "alert_score": min(alert_score, verdict.score),
-        "layout_embedding": encode_array(embedding),
+        "layout_embedding": encode_array(verdict.embedding),
         "layout_trace": encode_array(layout_memory_trace(verdict.heatmap_values)),
     }
 

@@ -15,7 +15,6 @@ from apps.scoring.layout_memory import layout_memory_fields, layout_memory_prune
 from apps.scoring.models import LayerScore, ModelVersion
 from apps.scoring.selectors import model_version_active
 from apps.scoring.verdicts import Verdict, images_judge
-from ml.groups import embed_layers
 from ml.preprocess import preprocess
 
 logger = logging.getLogger(__name__)
@@ -65,11 +64,10 @@ def _score_machine_layers(layers: list[Layer]) -> list[LayerScore]:
     if pending:
         images = np.stack(arrays)
         verdicts = images_judge(version=version, images=images)
-        embeddings = embed_layers(images)
         # In layer order, so that each layer's layout memory sees the ones before it in the batch.
         for i in sorted(range(len(pending)), key=lambda i: (pending[i].job_id, pending[i].index)):
             layer, verdict = pending[i], verdicts[i]
-            memory = layout_memory_fields(layer=layer, version=version, verdict=verdict, embedding=embeddings[i])
+            memory = layout_memory_fields(layer=layer, version=version, verdict=verdict)
             score = _layer_score_store(layer=layer, version=version, verdict=verdict, memory=memory)
             layout_memory_prune(layer=layer, version=version)
             results.append(_layer_mark_scored(layer=layer, score=score))

@@ -11,6 +11,7 @@ from apps.scoring import model_cache
 from apps.scoring.layer_groups import layer_groups_assign
 from apps.scoring.models import ModelVersion
 from apps.scoring.rendering import grayscale_png, heatmap_render
+from ml.groups import embed_layers
 from ml.regions import Region
 
 
@@ -24,6 +25,7 @@ class Verdict:
     regions: list[Region]
     reconstruction: bytes  # PNG
     heatmap_values: np.ndarray  # (256, 256) float32 in the scorer's units, as scored
+    embedding: np.ndarray  # ml.groups.embed_layers: the layer's group, and its layout for alerts
     # The share of heatmap pixels whose mean is the score; None where the score is not that
     # (the seed scorer, or a supervised head's probability).
     top_fraction: float | None
@@ -36,7 +38,8 @@ def images_judge(*, version: ModelVersion, images: np.ndarray, features: np.ndar
     """
     scorer = model_cache.scorer_for(version)
     result = scorer.score(images)
-    grouped = layer_groups_assign(version=version, images=images)
+    embeddings = embed_layers(images)
+    grouped = layer_groups_assign(version=version, embeddings=embeddings)
     # With a supervised head the score is its P(defective), judged against one global head
     # threshold; the groups' thresholds (in the scorer's units) then only scale the heatmap.
     head = model_cache.head_for(version)
@@ -59,6 +62,7 @@ def images_judge(*, version: ModelVersion, images: np.ndarray, features: np.ndar
                 regions=regions,
                 reconstruction=grayscale_png(result.reconstructions[i]),
                 heatmap_values=result.heatmaps[i],
+                embedding=embeddings[i],
                 top_fraction=top_fraction,
             )
         )
