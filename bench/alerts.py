@@ -1,17 +1,20 @@
 """Alert rules on simulated jobs: how fast critical alerts fire, and how often they fire falsely.
 
     .venv/bin/python bench/alerts.py [--good-jobs 1000] [--defect-jobs 300] [--seed 0] [--scores FILE]
-                                     [--variant per-layer | "layout baseline"]
+                                     [--variant per-layer | "layout memory" | "layout baseline"]
 
     .venv/bin/python bench/alerts.py --record-scores var/alert_scores.json [--epochs 20] [--holdout jobs]
+                                     [--machine 1]
 
 With --scores FILE (written by --record-scores) good jobs are stitched from a real scorer's
 recorded scores on later good jobs of a synthetic machine, and defects are that run's recorded
-scores of persistent synthetic defects, one row per defect kind. The recording trains and
+scores of persistent synthetic defects, one row per defect kind (each defect job replays one of
+the kind's recorded draws, from different later jobs, at random). The recording trains and
 calibrates as the product does (see record_scores), and by default the rules judge what the
-product's rules judge: the layout-memory alert score (apps.scoring.layout_memory) for scorers
-that have one. --variant per-layer replays the plain per-layer scores instead. Without --scores,
-the simulation below is used.
+product's rules judge: the alert score (apps.scoring.layout_memory: the larger of the
+layout-memory and persistence channels, each over its own threshold) for scorers that have one.
+--variant replays another recorded series instead: "per-layer" the plain per-layer scores,
+"layout memory" the first channel alone. Without --scores, the simulation below is used.
 
 Assumptions (simulated, not taken from a scorer run; stated so the numbers can be judged):
 - A good layer's normalised score (score / threshold) is log-normal. The threshold is calibrated
@@ -106,8 +109,13 @@ def strength_defect(strength: float):
     return make
 
 
-def recorded_defect(values: list[float]):
+def recorded_defect(draws: list[list[float]]):
+    """A recorded defect's scores from its onset, one of the recorded draws of its kind at random."""
+    if draws and not isinstance(draws[0], list):
+        draws = [draws]  # a recording of one draw per kind
+
     def make(rng: np.random.Generator, scores: np.ndarray) -> int:
+        values = draws[int(rng.integers(len(draws)))]
         onset = int(rng.integers(30, LAYERS - 40))
         scores[onset : onset + len(values)] = values
         return onset, len(values)
@@ -143,34 +151,50 @@ def bench_defects(params: RuleParams, rng: np.random.Generator, jobs: int, make_
 
 RECORD_MACHINE, RECORD_LAYERS, RECORD_PERSISTENCE = 1, 240, 8
 PAST_JOBS, PAST_LAYERS = (101, 102, 103, 104), 90  # the machine's earlier jobs, trained on
-GOOD_JOBS, DEFECT_JOB = (201, 202, 203), 204  # later jobs of the same machine: new layouts
+# Later jobs of the same machine, with new layouts; each defect job has one defect of every kind.
+GOOD_JOBS, DEFECT_JOBS = (201, 202, 203), (204, 205, 206, 207, 208, 209)
 HOLDOUT_FRACTION = 0.2  # as apps.scoring.training
 
 
-def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str) -> None:
+def defect_onsets(seed: int) -> dict[int, str]:
+    """One defect of each kind, in slots of 35 layers, each at a random layer of its slot.
+
+    The synthetic jobs change part layout every 30 layers. Onsets at fixed layers would put one
+    kind on a layout's first layer in every job, where layout memory cannot tell it from a part.
+    """
+    from ml.synthetic import DEFECT_KINDS
+
+    rng = np.random.default_rng([seed, 7])
+    return {30 + 35 * i + int(rng.integers(0, 27)): kind for i, kind in enumerate(DEFECT_KINDS)}
+
+
+def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str, machine: int = RECORD_MACHINE) -> None:
     """Records normalised scores from a real scorer run (TensorFlow; minutes on a CPU).
 
     Mirrors apps.scoring.training: the scorer (the platform's default unless named) trains on a
     machine's earlier jobs less the layers ml.calibration.holdout_split holds out (whole jobs),
     and calibrate() sets the threshold at the 1% FPR target on those, padded with benign
     variants (ml.calibration_set). Then it scores later jobs of the same machine, with their own
-    part layouts: good ones, and one with persistent defects of every kind. It records the
-    per-layer scores, the layout-memory alert scores the product's rules judge (for scorers that
-    have them) and the layout-baseline sequential variant (ml.sequence), calibrated on the
-    held-out jobs. `holdout="random"` holds out random layers instead (the procedure before).
+    part layouts: good ones, and six with persistent defects of every kind. It records the
+    per-layer scores, the alert scores the product's rules judge (for scorers that have them),
+    with the persistence channel's threshold fitted on the held-out jobs scored in order, as
+    apps.scoring.training does, and the layout-baseline sequential variant (ml.sequence),
+    calibrated on the held-out jobs. `holdout="random"` holds out random layers instead (the
+    procedure before; the persistence channel then stays off).
     """
     from ml.calibration import calibrate, holdout_split
     from ml.calibration_set import calibration_set
     from ml.groups import embed_layers
+    from ml.persistence import alert_channels, alert_score_combine, persistence_threshold_fit
     from ml.preprocess import preprocess_batch
     from ml.scorers import get_scorer_class
-    from ml.sequence import layout_baseline_residual, layout_memory_scores, same_layout
+    from ml.sequence import layout_baseline_residual, same_layout
     from ml.synthetic import DEFECT_KINDS, generate_job
 
     def images(layers) -> np.ndarray:
         return preprocess_batch(layer.image for layer in layers)
 
-    past = [generate_job(seed=s, n_layers=PAST_LAYERS, machine_seed=RECORD_MACHINE) for s in PAST_JOBS]
+    past = [generate_job(seed=s, n_layers=PAST_LAYERS, machine_seed=machine) for s in PAST_JOBS]
     pool = images(layer for job in past for layer in job)
     jobs = [s for s in PAST_JOBS for _ in range(PAST_LAYERS)]
     indexes = [i for _ in PAST_JOBS for i in range(PAST_LAYERS)]
@@ -183,35 +207,56 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str) -> Non
     scorer = get_scorer_class(scorer_name)()
     scorer.fit(pool[train], epochs=epochs, batch_size=16, verbose=False)
 
-    # What the product's alert rules judge: the layout-memory score where the scorer has one
-    # (apps.scoring.layout_memory), else the per-layer score.
+    # What the product's alert rules judge: the alert score (apps.scoring.layout_memory) where the
+    # scorer has one, else the per-layer score.
     top_fraction = scorer.score_top_fraction()
-    judged = "per-layer" if top_fraction is None else "layout memory"
+    judged = "per-layer" if top_fraction is None else "alert score"
 
-    def sequences(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Per-layer scores and the layout-baseline and layout-memory variants (ml.sequence)."""
+    def sequences(stack: np.ndarray, threshold: float | None = None) -> tuple:
+        """Per-layer scores, the layout-baseline variant (ml.sequence) and the alert channels
+        (ml.persistence); the per-layer `threshold` decides which layers layout memory learns from."""
         result = scorer.score(stack)
-        memory = None
+        channels = None
         if top_fraction is not None:
-            memory = layout_memory_scores(result.heatmaps, embed_layers(stack), top_fraction=top_fraction)
-        return result.scores, layout_baseline_residual(result.heatmaps, same_layout(stack)), memory
+            channels = alert_channels(
+                result.heatmaps,
+                embed_layers(stack),
+                top_fraction=top_fraction,
+                scores=result.scores,
+                threshold=threshold,
+            )
+        return result.scores, layout_baseline_residual(result.heatmaps, same_layout(stack)), channels
 
     # As the product: the held-out layers, padded with benign variants of them (calibration_set).
     calibration = calibrate(scorer.score(calibration_set(pool[held], seed=0)).scores, target_fpr=0.01)
     threshold = calibration.threshold
-    variants = {}
-    if holdout == "jobs":  # held out as whole jobs, they are sequences the variant can run on
+    variants, persistence_threshold = {}, None
+    if holdout == "jobs":  # held out as whole jobs, they are sequences the variants can run on
         by_job = [[p for p in held if jobs[p] == job] for job in dict.fromkeys(jobs[p] for p in held)]
-        baseline = np.concatenate([sequences(pool[positions])[1] for positions in by_job])
+        held_sequences = [sequences(pool[positions], threshold) for positions in by_job]
+        baseline = np.concatenate([baseline for _, baseline, _ in held_sequences])
         variants["layout baseline"] = calibrate(baseline[~np.isnan(baseline)], target_fpr=0.01).threshold
+        if top_fraction is not None:  # as apps.scoring.training
+            persistence_threshold = persistence_threshold_fit(
+                np.concatenate([channels.persistence for _, _, channels in held_sequences])
+            )
 
     def scored(seed: int, **kwargs) -> dict[str, np.ndarray]:
-        job = generate_job(seed=seed, n_layers=RECORD_LAYERS, machine_seed=RECORD_MACHINE, **kwargs)
-        layer, baseline, memory = sequences(images(job))
+        job = generate_job(seed=seed, n_layers=RECORD_LAYERS, machine_seed=machine, **kwargs)
+        layer, baseline, channels = sequences(images(job), threshold)
         out = {"per-layer": layer / threshold}
-        if memory is not None:
+        if channels is not None:
             # Never above the per-layer score, so it shares the per-layer threshold.
-            out["layout memory"] = memory / threshold
+            out["layout memory"] = channels.memory / threshold
+            out["alert score"] = (
+                np.array(
+                    [
+                        alert_score_combine(memory, persistence, threshold, persistence_threshold)
+                        for memory, persistence in zip(channels.memory, channels.persistence, strict=True)
+                    ]
+                )
+                / threshold
+            )
         if variants:
             # No alarm from the baseline in a layout's first layers; or the per-layer score there.
             out["layout baseline"] = np.nan_to_num(baseline / variants["layout baseline"], nan=0.0)
@@ -219,15 +264,20 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str) -> Non
         return out
 
     good = [scored(seed) for seed in GOOD_JOBS]
-    onsets = {30 + 35 * i: kind for i, kind in enumerate(DEFECT_KINDS)}
-    defect_job = scored(DEFECT_JOB, defects=onsets, defect_persistence=RECORD_PERSISTENCE)
+    onsets = {seed: defect_onsets(seed) for seed in DEFECT_JOBS}
+    defect_jobs = [scored(seed, defects=onsets[seed], defect_persistence=RECORD_PERSISTENCE) for seed in DEFECT_JOBS]
 
     def series(name: str) -> dict:
         return {
             "good_jobs": [[round(float(v), 4) for v in job[name]] for job in good],
             "defects": {
-                kind: [round(float(v), 4) for v in defect_job[name][i : i + RECORD_PERSISTENCE]]
-                for i, kind in onsets.items()
+                kind: [
+                    [round(float(v), 4) for v in job[name][onset : onset + RECORD_PERSISTENCE]]
+                    for seed, job in zip(DEFECT_JOBS, defect_jobs, strict=True)
+                    for onset, kind_there in onsets[seed].items()
+                    if kind_there == kind
+                ]
+                for kind in DEFECT_KINDS
             },
         }
 
@@ -245,6 +295,8 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str) -> Non
                 # The other series (--variant), each normalised by its own calibrated threshold.
                 "variants": {name: series(name) for name in good[0] if name != judged},
                 "variant_thresholds": variants,
+                "persistence_threshold": persistence_threshold,
+                "machine": machine,
             },
             indent=1,
         )
@@ -253,8 +305,9 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str) -> Non
     for name in dict.fromkeys((judged, "per-layer")):
         rates = ", ".join(f"{np.mean(job[name] > 1):.1%}" for job in good)
         print(f"{name}: good jobs' layers above threshold: {rates}; defects (score/threshold):")
-        for kind, values in series(name)["defects"].items():
-            print(f"{kind:>16}: " + " ".join(f"{v:.2f}" for v in values))
+        for kind, draws in series(name)["defects"].items():
+            for values in draws:
+                print(f"{kind:>16}: " + " ".join(f"{v:.2f}" for v in values))
 
 
 def main() -> None:
@@ -270,6 +323,9 @@ def main() -> None:
     parser.add_argument("--scorer", default=DEFAULT_SCORER, help="the scorer for --record-scores")
     parser.add_argument("--epochs", type=int, default=20, help="training epochs for --record-scores")
     parser.add_argument(
+        "--machine", type=int, default=RECORD_MACHINE, help="the synthetic machine --record-scores runs on"
+    )
+    parser.add_argument(
         "--holdout",
         choices=("jobs", "random"),
         default="jobs",
@@ -277,7 +333,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.record_scores:
-        record_scores(Path(args.record_scores), args.epochs, args.scorer, args.holdout)
+        record_scores(Path(args.record_scores), args.epochs, args.scorer, args.holdout, args.machine)
         return
     params = RuleParams()
     rng = np.random.default_rng(args.seed)

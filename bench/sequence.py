@@ -75,7 +75,11 @@ def variants(scorer, images: np.ndarray, thresholds: dict | None = None) -> dict
     if scorer.score_top_fraction() is not None:
         # What the product's alert rules judge (apps.scoring.layout_memory).
         out["layout memory"] = layout_memory_scores(
-            result.heatmaps, embed_layers(images), top_fraction=scorer.score_top_fraction()
+            result.heatmaps,
+            embed_layers(images),
+            top_fraction=scorer.score_top_fraction(),
+            scores=layer,
+            threshold=thresholds["per-layer score"] if thresholds else None,
         )
     if thresholds:
         out["max(per-layer, prev.)"] = combine(

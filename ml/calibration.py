@@ -117,9 +117,31 @@ def calibrate_fpr_target(good_scores: np.ndarray, target_fpr: float = 0.01) -> C
     return Calibration(threshold=threshold, method="fpr_target", details=details)
 
 
-def calibrate(
-    scores: np.ndarray, labels: np.ndarray | None = None, target_fpr: float = 0.01
-) -> Calibration:
+# Euler-Mascheroni: the mean of a standard Gumbel distribution.
+_EULER_GAMMA = 0.5772156649
+
+
+def calibrate_gumbel_tail(good_scores: np.ndarray, target_fpr: float) -> Calibration:
+    """Threshold at a false-positive rate too small for the good scores at hand to show.
+
+    A score that is the mean of a map's few highest pixels behaves like a maximum, whose tail is
+    Gumbel's. The Gumbel law is fitted by its moments (mean and standard deviation) and the
+    threshold is its upper `target_fpr` point. Unlike the conformal rank it extrapolates: use it
+    where the rank would need many more layers than there are.
+    """
+    if not 0.0 < target_fpr < 1.0:
+        raise ValueError(f"target_fpr must be in (0, 1), got {target_fpr}")
+    values = _as_scores(good_scores, "good scores")
+    if values.size < 2:
+        raise ValueError("a Gumbel tail needs at least 2 good scores")
+    scale = float(values.std(ddof=1)) * math.sqrt(6) / math.pi
+    location = float(values.mean()) - _EULER_GAMMA * scale
+    threshold = location - scale * math.log(-math.log1p(-target_fpr))
+    details = {"target_fpr": target_fpr, "n_calibration": int(values.size), "location": location, "scale": scale}
+    return Calibration(threshold=float(threshold), method="gumbel_tail", details=details)
+
+
+def calibrate(scores: np.ndarray, labels: np.ndarray | None = None, target_fpr: float = 0.01) -> Calibration:
     """F1 sweep when both good and defective labels are present, else the FPR target.
 
     Without labels every score is taken to come from a good layer.

@@ -12,9 +12,10 @@ Candidates measured by bench/sequence.py against the per-layer score alone:
   seen at the same place on consecutive layers counts.
 - `layout_baseline_residual`: the per-layer heatmap less what earlier layers of the same layout
   showed there, so a part the model reconstructs badly on every layer stops alarming.
-- `layout_memory_scores`: the same idea with no blind start: a spot stops counting once it has
-  been seen on each of the layout's last few layers, from the layout's second layer on. The
-  scoring workers use it for the alert rules (apps.scoring.layout_memory).
+- layout memory (`layout_memory_residual`): the same idea with no blind start: a spot stops counting
+  once it has been seen on each of the layout's last few layers, from the layout's second layer
+  on. The scoring workers use it for the alert rules (apps.scoring.layout_memory), together with
+  the persistence channel (ml.persistence, whose `alert_channels` runs both over a job).
 
 numpy and scipy only; images are preprocessed (n, H, W) float32 layers of one job, in order.
 """
@@ -171,6 +172,16 @@ def layout_baseline_residual(
 MEMORY_TOLERANCE = 3
 MEMORY_POOL = 2
 MEMORY_DEPTH = 4
+# A layer scoring more than this many times its threshold shows a defect, not a part the model
+# never learned (on synthetic machines, good layers of new layouts stayed under 2x): it leaves no
+# trace, so a persistent defect keeps its full alert score instead of fading after MEMORY_DEPTH
+# layers, and the alert rules keep seeing it after an operator resolves its first alert.
+MEMORY_LEARN_LIMIT = 2.5
+
+
+def layout_memory_learns(score: float, threshold: float) -> bool:
+    """Whether a layer with this per-layer score leaves a trace in the layout memory."""
+    return score <= MEMORY_LEARN_LIMIT * threshold
 
 
 def layout_memory_trace(heatmap: np.ndarray) -> np.ndarray:
@@ -182,19 +193,23 @@ def layout_memory_trace(heatmap: np.ndarray) -> np.ndarray:
     return pooled.astype(np.float16)
 
 
-def layout_memory_score(heatmap: np.ndarray, traces: list[np.ndarray], top_fraction: float) -> float:
-    """Top mean of what `heatmap` shows beyond the least the given earlier layers showed.
+def layout_memory_residual(heatmap: np.ndarray, traces: list[np.ndarray]) -> np.ndarray:
+    """What `heatmap` shows beyond the least the given earlier layers showed at each pixel (>= 0).
 
     `traces` are layout_memory_trace()s of the previous layers of the same layout (at most
-    MEMORY_DEPTH, see layout_memory_chain); with none the layer keeps its own top mean. Never
-    above that top mean, so the per-layer threshold still applies.
+    MEMORY_DEPTH, see layout_memory_chain); with none, the heatmap itself. The layout-memory score
+    is its top mean: never above the heatmap's, so the per-layer threshold still applies.
     """
     heatmap = np.asarray(heatmap, dtype=np.float32)
     if not traces:
-        return float(top_mean(heatmap[None], top_fraction)[0])
-    least = np.min(np.stack(traces), axis=0).astype(np.float32)
-    reference = np.repeat(np.repeat(least, MEMORY_POOL, axis=0), MEMORY_POOL, axis=1)
-    return float(top_mean(np.maximum(heatmap - reference, 0.0)[None], top_fraction)[0])
+        return heatmap
+    return np.maximum(heatmap - trace_upsampled(np.min(np.stack(traces), axis=0)), 0.0)
+
+
+def trace_upsampled(trace: np.ndarray) -> np.ndarray:
+    """A layout_memory_trace() back at the heatmap's size."""
+    trace = np.asarray(trace, dtype=np.float32)
+    return np.repeat(np.repeat(trace, MEMORY_POOL, axis=0), MEMORY_POOL, axis=1)
 
 
 def layouts_match(embedding: np.ndarray, previous: np.ndarray) -> bool:
@@ -216,24 +231,6 @@ def layout_memory_chain(index: int, embedding: np.ndarray, earlier: list[tuple[i
         current, trace = by_index[i]
         traces.append(trace)
     return traces
-
-
-def layout_memory_scores(
-    heatmaps: np.ndarray, embeddings: np.ndarray, *, top_fraction: float = TOP_FRACTION
-) -> np.ndarray:
-    """layout_memory_score for each layer of one job in order, as the scoring worker computes it.
-
-    A hot spot stops counting once each of the layout's last MEMORY_DEPTH layers (or all of them,
-    early in a layout) showed it: a thin part wall the model never learned, from the layout's
-    second layer on, and a defect after it has lasted MEMORY_DEPTH layers, by when the alert
-    rules have seen it. The first layer of a layout keeps its own score.
-    """
-    traces = [layout_memory_trace(h) for h in heatmaps]
-    scores = np.empty(len(heatmaps))
-    for t, heatmap in enumerate(heatmaps):
-        earlier = [(i, embeddings[i], traces[i]) for i in range(max(0, t - MEMORY_DEPTH), t)]
-        scores[t] = layout_memory_score(heatmap, layout_memory_chain(t, embeddings[t], earlier), top_fraction)
-    return scores
 
 
 def combine(

@@ -63,7 +63,9 @@ class LayerOutput(serializers.Serializer):
         allow_null=True,
         default=None,
         help_text="What the alert rules judge against the threshold: the score less what the job's previous "
-        "layers of the same part layout showed. Null where the scorer gives none; the rules then use the score.",
+        "layers of the same part layout showed or, where higher, what of that persisted from the layer before, "
+        "rescaled from the persistence threshold to this one. Null where the scorer gives none; the rules then "
+        "use the score.",
     )
     model_version = serializers.IntegerField(
         source="current_score.model_version.version", allow_null=True, default=None

@@ -17,7 +17,16 @@ class ModelVersionAdmin(admin.ModelAdmin):
     inlines = [LayerGroupInline]
     list_display = ["machine", "version", "scorer", "status", "threshold", "calibration_method", "created_at"]
     list_filter = ["machine", "status", "scorer"]
-    readonly_fields = ["sha256", "training_set", "metrics", "head", "progress", "trained_at", "activated_at"]
+    readonly_fields = [
+        "sha256",
+        "training_set",
+        "metrics",
+        "head",
+        "persistence_threshold",
+        "progress",
+        "trained_at",
+        "activated_at",
+    ]
     actions = ["activate"]
 
     @admin.action(description="Activate the selected version")

@@ -22,6 +22,7 @@ from ml.calibration import calibrate, calibrate_f1_sweep, holdout_split
 from ml.calibration_set import calibration_set
 from ml.evaluation import evaluate
 from ml.groups import embed_layers
+from ml.persistence import alert_channels, persistence_threshold_fit
 from ml.preprocess import preprocess
 from ml.scorers import DEFAULT_SCORER, Scorer, get_scorer_class
 from ml.scorers.base import ScoreResult
@@ -49,9 +50,7 @@ def model_version_create(*, machine: Machine, scorer: str = DEFAULT_SCORER, conf
     get_scorer_class(scorer)  # fails early with the list of known scorers
     locked = Machine.objects.select_for_update().get(pk=machine.pk)
     latest = ModelVersion.objects.filter(machine=locked).aggregate(v=Max("version"))["v"] or 0
-    return ModelVersion.objects.create(
-        machine=locked, version=latest + 1, scorer=scorer, config=config or {}
-    )
+    return ModelVersion.objects.create(machine=locked, version=latest + 1, scorer=scorer, config=config or {})
 
 
 def _load_arrays(layers: list[Layer]) -> np.ndarray:
@@ -158,8 +157,9 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
     if defective:
         # The real held-out layers only (they come first), not their benign variants: copies of
         # one layer on both sides of a cross-validation split would flatter the head.
-        real_good = ScoreResult(*(array[:n_real] for array in (good_scores, good_result.heatmaps,
-                                                            good_result.reconstructions)))
+        real_good = ScoreResult(
+            *(array[:n_real] for array in (good_scores, good_result.heatmaps, good_result.reconstructions))
+        )
         head_labels = np.concatenate([np.zeros(n_real, int), np.ones(len(defective), int)])
         fitted, metrics["label_head"] = _label_head(
             scorer, space, (good_images[:n_real], real_good), (bad_images, bad_result), head_labels, seed
@@ -169,6 +169,14 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
             # Cross-validated: each layer's P(defective) comes from a head fitted without it.
             metrics.update(evaluate(fitted.cv_probabilities, head_labels, threshold).as_dict())
             metrics["calibration"] = {"method": method, "cross_validated": True}
+
+    version.persistence_threshold = None
+    if head is None and holdout_ids:
+        real_heatmaps = good_result.heatmaps[:n_real]
+        version.persistence_threshold = _persistence_threshold(
+            scorer, [layers[i] for i in calibration_ids], good_images[:n_real], real_heatmaps, good_scores, threshold
+        )
+        metrics["calibration"]["persistence_threshold"] = version.persistence_threshold
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.keras"
@@ -203,6 +211,29 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
     return version
 
 
+def _persistence_threshold(scorer, held_out: list[Layer], images, heatmaps, scores, threshold) -> float | None:
+    """The alert rules' persistence channel's threshold (ml.persistence), from the held-out layers
+    scored in order: each unbroken run of one job's layers is a sequence, as scoring sees it."""
+    top_fraction = scorer.score_top_fraction()
+    if top_fraction is None:
+        return None
+    order = sorted(range(len(held_out)), key=lambda p: (held_out[p].job_id, held_out[p].index))
+    runs: list[list[int]] = []
+    for position in order:
+        layer, before = held_out[position], held_out[runs[-1][-1]] if runs else None
+        if before is not None and (before.job_id, before.index + 1) == (layer.job_id, layer.index):
+            runs[-1].append(position)
+        else:
+            runs.append([position])
+    persistence = [
+        alert_channels(
+            heatmaps[run], embed_layers(images[run]), top_fraction=top_fraction, scores=scores[run], threshold=threshold
+        ).persistence
+        for run in runs
+    ]
+    return persistence_threshold_fit(np.concatenate(persistence)) if persistence else None
+
+
 def _feature_space(scorer: Scorer, images: np.ndarray, seed: int) -> FeatureSpace:
     """What the head measures layers against: the scorer's outputs on (some) training layers."""
     pick = np.sort(np.random.default_rng(seed).permutation(len(images))[:MAX_REFERENCE])
@@ -223,8 +254,12 @@ def _label_head(
     and on the scores themselves (which nothing was fitted to).
     """
     n_defective = int(labels.sum())
-    report = {"n_good": int(len(labels) - n_defective), "n_defective": n_defective,
-              "min_defective": MIN_DEFECTIVE_FOR_HEAD, "used": False}
+    report = {
+        "n_good": int(len(labels) - n_defective),
+        "n_defective": n_defective,
+        "min_defective": MIN_DEFECTIVE_FOR_HEAD,
+        "used": False,
+    }
     if space is None:
         report["note"] = f"{n_defective} labeled defective layers, {MIN_DEFECTIVE_FOR_HEAD} needed for a head"
         return None, report

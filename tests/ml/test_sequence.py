@@ -2,13 +2,15 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from ml.persistence import alert_channels
 from ml.sequence import (
     MEMORY_DEPTH,
+    MEMORY_LEARN_LIMIT,
     combine,
     estimate_shift,
     layout_baseline_residual,
     layout_memory_chain,
-    layout_memory_scores,
+    layout_memory_learns,
     layout_memory_trace,
     persistence,
     previous_layer_residual,
@@ -94,6 +96,10 @@ def test_it_restarts_the_baseline_when_the_layout_changes():
     assert np.isnan(scores[6:9]).all() and scores[9] == 0.0
 
 
+def layout_memory_scores(heatmaps: np.ndarray, embeddings: np.ndarray, **kwargs) -> np.ndarray:
+    return alert_channels(heatmaps, embeddings, **kwargs).memory
+
+
 def _layout_embeddings(count: int) -> np.ndarray:
     """Standardised embeddings of `count` unrelated layouts (as ml.groups.embed_layers gives)."""
     vectors = np.random.default_rng(1).standard_normal((count, 784))
@@ -143,3 +149,18 @@ def test_layout_memory_never_scores_above_the_layer_itself():
     embeddings = np.repeat(_layout_embeddings(1), 10, axis=0)
     memory = layout_memory_scores(heatmaps, embeddings, top_fraction=0.01)
     assert (memory <= layout_memory_scores(heatmaps, _layout_embeddings(10), top_fraction=0.01)).all()
+
+
+def test_layout_memory_does_not_learn_from_a_layer_far_over_its_threshold():
+    heatmaps = np.zeros((10, 64, 64), dtype=np.float32)
+    heatmaps[:, 20, 20] = 2.0  # a part the model reconstructs badly
+    heatmaps[3:, 40, 30] = 9.0  # a strong defect from layer 3 on
+    embeddings = np.repeat(_layout_embeddings(1), 10, axis=0)
+    per_layer = heatmaps.max(axis=(1, 2))
+    threshold = 9.0 / (MEMORY_LEARN_LIMIT + 0.5)  # the defect's layers score over the limit
+    scores = layout_memory_scores(heatmaps, embeddings, top_fraction=0.0, scores=per_layer, threshold=threshold)
+    assert scores[1:3].tolist() == [0.0, 0.0]
+    # The defect's layers teach the memory nothing: each keeps its full score, however long it lasts.
+    assert scores[3:].tolist() == [9.0] * 7
+    assert layout_memory_learns(MEMORY_LEARN_LIMIT * threshold, threshold)
+    assert not layout_memory_learns(1.01 * MEMORY_LEARN_LIMIT * threshold, threshold)

@@ -9,7 +9,7 @@ from apps.alerts.services import alert_rules_evaluate
 from apps.layers.services import layer_ingest
 from apps.scoring.models import LayerScore
 from apps.scoring.services import layers_score
-from ml.sequence import MEMORY_DEPTH
+from ml.sequence import MEMORY_DEPTH, MEMORY_LEARN_LIMIT
 from tests.images import image_bytes, layer_array
 
 
@@ -29,13 +29,13 @@ def scored(layers) -> list[LayerScore]:
 
 
 def test_the_first_layer_of_a_job_is_judged_by_its_own_score(printer, install_model):
-    install_model(printer.machine, scorer="local", threshold=5.0)
+    install_model(printer.machine, scorer="local", threshold=50.0)
     (score,) = scored([ingest(printer.machine, 0, layer_array(1, 128))])
     assert score.alert_score == score.score
 
 
 def test_what_the_layer_before_showed_no_longer_counts(printer, install_model):
-    install_model(printer.machine, scorer="local", threshold=5.0)
+    install_model(printer.machine, scorer="local", threshold=50.0)
     same = layer_array(1, 128)
     first, second = scored([ingest(printer.machine, 0, same), ingest(printer.machine, 1, same)])
     assert second.score == first.score > 0
@@ -43,7 +43,7 @@ def test_what_the_layer_before_showed_no_longer_counts(printer, install_model):
 
 
 def test_a_spot_new_on_this_layer_still_counts(printer, install_model):
-    install_model(printer.machine, scorer="local", threshold=5.0)
+    install_model(printer.machine, scorer="local", threshold=50.0)
     clean = layer_array(1, 128)
     _, spotted = scored([ingest(printer.machine, 0, clean), ingest(printer.machine, 1, with_spot(clean))])
     # Less only what the layer before showed around it (its grain's hottest pixels nearby).
@@ -51,14 +51,14 @@ def test_a_spot_new_on_this_layer_still_counts(printer, install_model):
 
 
 def test_it_compares_only_with_the_layer_just_before(printer, install_model):
-    install_model(printer.machine, scorer="local", threshold=5.0)
+    install_model(printer.machine, scorer="local", threshold=50.0)
     same = layer_array(1, 128)
     _, third = scored([ingest(printer.machine, 0, same), ingest(printer.machine, 2, same)])
     assert third.alert_score == third.score  # layer 1 is missing: nothing to compare with
 
 
 def test_it_compares_only_layers_of_the_same_job(printer, install_model):
-    install_model(printer.machine, scorer="local", threshold=5.0)
+    install_model(printer.machine, scorer="local", threshold=50.0)
     same = layer_array(1, 128)
     _, other = scored([ingest(printer.machine, 0, same, job="A"), ingest(printer.machine, 1, same, job="B")])
     assert other.alert_score == other.score
@@ -72,7 +72,7 @@ def test_a_scorer_whose_score_is_not_a_heatmap_statistic_gives_no_alert_score(pr
 
 
 def test_it_keeps_only_the_traces_later_layers_still_compare_with(printer, install_model):
-    install_model(printer.machine, scorer="local", threshold=5.0)
+    install_model(printer.machine, scorer="local", threshold=50.0)
     layers = [ingest(printer.machine, i, layer_array(i, 128)) for i in range(3 * MEMORY_DEPTH)]
     scored(layers)
     kept = LayerScore.objects.filter(layout_trace__isnull=False).values_list("layer__index", flat=True)
@@ -97,7 +97,7 @@ def test_a_part_the_model_never_learned_does_not_raise_a_critical_alert_on_every
 
 
 def test_the_api_returns_the_alert_score_beside_the_score(printer, printer_client, install_model):
-    install_model(printer.machine, scorer="local", threshold=5.0)
+    install_model(printer.machine, scorer="local", threshold=50.0)
     same = layer_array(1, 128)
     _, second = scored([ingest(printer.machine, 0, same), ingest(printer.machine, 1, same)])
     body = printer_client.get(f"/api/v1/layers/{second.layer_id}/").json()
@@ -106,7 +106,7 @@ def test_the_api_returns_the_alert_score_beside_the_score(printer, printer_clien
 
 
 def test_layer_detail_says_what_the_alerts_judge_where_it_is_below_the_score(printer, operator_client, install_model):
-    install_model(printer.machine, scorer="local", threshold=5.0)
+    install_model(printer.machine, scorer="local", threshold=50.0)
     same = layer_array(1, 128)
     first, second = scored([ingest(printer.machine, 0, same), ingest(printer.machine, 1, same)])
 
@@ -115,3 +115,49 @@ def test_layer_detail_says_what_the_alerts_judge_where_it_is_below_the_score(pri
 
     assert 'data-testid="alert-score"' not in page(first)
     assert 'data-testid="alert-score"' in page(second)
+
+
+def test_a_layer_far_over_its_threshold_teaches_the_memory_nothing(printer, install_model):
+    version = install_model(printer.machine, scorer="local", threshold=50.0)
+    clean = layer_array(1, 128)
+    probe_clean, probe_spotted = scored(
+        [ingest(printer.machine, 0, clean, job="probe"), ingest(printer.machine, 1, with_spot(clean), job="probe")]
+    )
+    assert probe_spotted.score > 1.1 * probe_clean.score
+    # Midway: the spotted layers score over the learning limit, the clean one does not.
+    version.threshold = (probe_clean.score + probe_spotted.score) / (2 * MEMORY_LEARN_LIMIT)
+    version.save(update_fields=["threshold"])
+
+    first, second, third = scored(
+        [ingest(printer.machine, i, array) for i, array in enumerate([clean, with_spot(clean), with_spot(clean)])]
+    )
+    assert first.layout_trace is not None and second.layout_trace is None
+    # The spot persists, and since its first layer left no trace it counts in full again.
+    assert third.alert_score == third.score
+
+
+def spot_from_layer_two(machine) -> list[LayerScore]:
+    clean = layer_array(1, 128)
+    arrays = [clean, clean, with_spot(clean), with_spot(clean)]
+    return scored([ingest(machine, i, array) for i, array in enumerate(arrays)])
+
+
+def test_a_spot_that_stays_put_alerts_through_the_persistence_channel(printer, operator_client, install_model):
+    version = install_model(printer.machine, scorer="local", threshold=50.0)
+    # A fiftieth of the score threshold: far under what a persisting spot leaves, far over what the
+    # float16 rounding of identical layers' traces leaves.
+    version.persistence_threshold = 1.0
+    version.save(update_fields=["persistence_threshold"])
+    first, second, onset, after = spot_from_layer_two(printer.machine)
+    # The job's first layer had no memory to subtract, so it passes nothing on; the others do.
+    assert first.residual_trace is None and second.residual_trace is not None
+    assert onset.alert_score <= onset.score  # nothing persists into the spot's first layer
+    assert after.alert_score > after.score  # its second layer: rescaled from the channel's threshold
+    page = operator_client.get(reverse("ui:layer-detail", args=[after.layer_id])).content.decode()
+    assert "persisted from the layer before" in page
+
+
+def test_without_a_persistence_threshold_the_alert_score_is_layout_memory_alone(printer, install_model):
+    install_model(printer.machine, scorer="local", threshold=50.0)
+    for score in spot_from_layer_two(printer.machine):
+        assert score.alert_score <= score.score

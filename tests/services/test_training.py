@@ -14,7 +14,7 @@ from apps.scoring.training import (
 )
 from ml.artifacts import file_sha256
 from ml.calibration_set import MIN_CALIBRATION_LAYERS
-from ml.synthetic import generate_layers
+from ml.synthetic import generate_job, generate_layers
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +45,7 @@ def test_it_calibrates_by_false_positive_rate_when_no_defects_are_labeled(printe
     assert len(version.training_set["holdout_layer_ids"]) == 2
     assert version.sha256 == file_sha256(version.artifact.path)
     assert version.threshold > 0 and version.progress == 1.0
+    assert version.persistence_threshold is None  # the seed scorer's score is no heatmap statistic
 
 
 def test_it_widens_the_threshold_with_benign_variants_of_few_held_out_layers(printer):
@@ -121,3 +122,21 @@ def test_it_holds_out_a_whole_job_to_calibrate_on(printer):
     assert held.count() == 4 and trained.count() == 16
     assert held.values("job").distinct().count() == 1
     assert not set(held.values_list("job", flat=True)) & set(trained.values_list("job", flat=True))
+
+
+def test_it_fits_the_alert_persistence_threshold_on_a_held_out_job_scored_in_order(printer):
+    for job in ("A", "B", "C"):
+        for i, synthetic in enumerate(generate_job(seed=ord(job), n_layers=36, machine_seed=1)):
+            layer_ingest(machine=printer.machine, job_id=job, index=i, data=png_bytes(synthetic.image), enqueue=False)
+    version = model_version_create(machine=printer.machine, scorer="local")
+    version = model_version_train(version=version, epochs=1, verbose=False)
+    assert len(version.training_set["holdout_layer_ids"]) == 36  # one whole job
+    assert version.persistence_threshold > 0
+    assert version.metrics["calibration"]["persistence_threshold"] == version.persistence_threshold
+
+
+def test_a_held_out_set_too_short_for_a_persistence_tail_leaves_the_channel_off(printer):
+    add_layers(printer.machine, 10)  # two held-out layers
+    version = model_version_train(version=model_version_create(machine=printer.machine, scorer="local"), epochs=1,
+                                  verbose=False)
+    assert version.persistence_threshold is None
