@@ -29,12 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ml.calibration import calibrate, holdout_split  # noqa: E402
 from ml.evaluation import evaluate  # noqa: E402
 from ml.groups import embed_layers  # noqa: E402
+from ml.persistence import alert_channels  # noqa: E402
 from ml.preprocess import preprocess_batch  # noqa: E402
 from ml.scorers import DEFAULT_SCORER, get_scorer_class  # noqa: E402
 from ml.sequence import (  # noqa: E402
     combine,
     layout_baseline_residual,
-    layout_memory_scores,
     persistence,
     previous_layer_residual,
     same_layout,
@@ -74,13 +74,13 @@ def variants(scorer, images: np.ndarray, thresholds: dict | None = None) -> dict
     }
     if scorer.score_top_fraction() is not None:
         # What the product's alert rules judge (apps.scoring.layout_memory).
-        out["layout memory"] = layout_memory_scores(
+        out["layout memory"] = alert_channels(
             result.heatmaps,
             embed_layers(images),
             top_fraction=scorer.score_top_fraction(),
             scores=layer,
             threshold=thresholds["per-layer score"] if thresholds else None,
-        )
+        ).memory
     if thresholds:
         out["max(per-layer, prev.)"] = combine(
             layer, residual, thresholds["per-layer score"], thresholds["previous-layer residual"]
