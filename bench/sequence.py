@@ -6,7 +6,9 @@ previous layers (ml.sequence), on synthetic jobs with persistent defects.
 One synthetic machine. The scorer trains on the machine's earlier jobs less a held-out job, as
 apps.scoring.training does (ml.calibration.holdout_split); every variant's threshold is
 calibrated on that held-out job at 1% FPR (calibrate(), the product's rule), except layout
-memory, which the product judges against the per-layer threshold. Test jobs are later
+memory, which the product judges against the per-layer threshold, and persistence, whose
+threshold ml.persistence fits as the product does. "alert score (both)" is what the product's
+alert rules judge: the higher of the two channels, each over its own threshold. Test jobs are later
 jobs of the same machine (new part layouts) with defects of random kinds that persist for
 PERSISTENCE layers. Layers are defective while a defect is on them.
 
@@ -29,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ml.calibration import calibrate, holdout_split  # noqa: E402
 from ml.evaluation import evaluate  # noqa: E402
 from ml.groups import embed_layers  # noqa: E402
-from ml.persistence import alert_channels  # noqa: E402
+from ml.persistence import alert_channels, persistence_threshold_fit  # noqa: E402
 from ml.preprocess import preprocess_batch  # noqa: E402
 from ml.scorers import DEFAULT_SCORER, get_scorer_class  # noqa: E402
 from ml.sequence import (  # noqa: E402
@@ -74,13 +76,18 @@ def variants(scorer, images: np.ndarray, thresholds: dict | None = None) -> dict
     }
     if scorer.score_top_fraction() is not None:
         # What the product's alert rules judge (apps.scoring.layout_memory).
-        out["layout memory"] = alert_channels(
+        channels = alert_channels(
             result.heatmaps,
             embed_layers(images),
             top_fraction=scorer.score_top_fraction(),
             scores=layer,
             threshold=thresholds["per-layer score"] if thresholds else None,
-        ).memory
+        )
+        out["layout memory"], out["persistence"] = channels.memory, channels.persistence
+        if thresholds and thresholds.get("persistence"):
+            out["alert score (both)"] = np.fmax(
+                channels.memory / thresholds["per-layer score"], channels.persistence / thresholds["persistence"]
+            )
     if thresholds:
         out["max(per-layer, prev.)"] = combine(
             layer, residual, thresholds["per-layer score"], thresholds["previous-layer residual"]
@@ -133,6 +140,10 @@ def main() -> None:
         thresholds[name] = calibrate(values[~np.isnan(values)], target_fpr=TARGET_FPR).threshold
     # Both parts of these are already over their own threshold.
     thresholds["max(per-layer, prev.)"] = thresholds["baseline, else per-layer"] = 1.0
+    if "persistence" in calibration:  # fitted as apps.scoring.training does (ml.persistence)
+        fitted = persistence_threshold_fit(np.concatenate(calibration["persistence"]))
+        thresholds["persistence"] = fitted or thresholds["persistence"]  # too few: the 1% point
+        thresholds["alert score (both)"] = 1.0  # each channel is already over its own threshold
     if "layout memory" in thresholds:
         # Never above the per-layer score: the product judges it against the per-layer threshold.
         thresholds["layout memory"] = thresholds["per-layer score"]
