@@ -11,7 +11,7 @@ The channel has its own threshold (`persistence_threshold_fit`), calibrated on w
 jobs scored in order, as the per-layer threshold is on their layers. The alert score is the larger
 of the two channels, each over its own threshold (`alert_score_combine`).
 
-numpy only; images are preprocessed (n, H, W) float32 layers of one job, in order.
+numpy and scipy only, no Django; heatmaps are (n, H, W) float32 maps of one job's layers, in order.
 """
 
 from __future__ import annotations
