@@ -49,8 +49,52 @@ def persistence_score(residual: np.ndarray, previous: np.ndarray, top_fraction: 
 
 
 @dataclass
+class AlertStep:
+    """One layer's alert channels, and what it leaves for the layers after it."""
+
+    memory: float  # layout-memory score: top mean of layout_memory_residual
+    persistence: float | None  # persistence_score; None where the layer before left no residual
+    residual_trace: np.ndarray | None  # for the next layer's persistence; None on a layout's first
+    layout_trace: np.ndarray | None  # for later layers' layout memory; None where it learns nothing
+
+
+def alert_step(
+    heatmap: np.ndarray,
+    chain: list[np.ndarray],
+    previous: np.ndarray | None,
+    *,
+    top_fraction: float,
+    score: float | None = None,
+    threshold: float | None = None,
+) -> AlertStep:
+    """Both channels of one layer, as the scoring worker computes them.
+
+    `chain`: layout_memory_chain() of the layer; `previous`: the layer before's residual_trace.
+    A hot spot stops counting in layout memory once each of the layout's last MEMORY_DEPTH layers
+    (or all of them, early in a layout) showed it: a thin part wall the model never learned, from
+    the layout's second layer on, and a defect after it has lasted MEMORY_DEPTH layers, by when
+    the alert rules have seen it. Given its per-layer `score`, a layer with no chain (a layout's
+    first) keeps that score, the memory score is never above it, and with the `threshold` a layer
+    that layout_memory_learns() rejects leaves no layout trace. A layer's residual is passed on
+    only where it had a memory to subtract: a layout's first layer shows its parts in full, which
+    says nothing about what persists.
+    """
+    residual = layout_memory_residual(heatmap, chain)
+    memory = float(top_mean(residual[None], top_fraction)[0])
+    if score is not None:
+        memory = min(memory, float(score)) if chain else float(score)
+    learns = score is None or threshold is None or layout_memory_learns(score, threshold)
+    return AlertStep(
+        memory=memory,
+        persistence=persistence_score(residual, previous, top_fraction) if previous is not None else None,
+        residual_trace=layout_memory_trace(residual) if chain else None,
+        layout_trace=layout_memory_trace(heatmap) if learns else None,
+    )
+
+
+@dataclass
 class AlertChannels:
-    memory: np.ndarray  # (n,) layout-memory score: top mean of layout_memory_residual
+    memory: np.ndarray  # (n,) layout-memory score of each layer (AlertStep.memory)
     persistence: np.ndarray  # (n,) persistence_score; NaN where the layer before left no residual
 
 
@@ -62,31 +106,25 @@ def alert_channels(
     scores: np.ndarray | None = None,
     threshold: float | None = None,
 ) -> AlertChannels:
-    """Both channels for each layer of one job in order, as the scoring worker computes them.
-
-    A hot spot stops counting in layout memory once each of the layout's last MEMORY_DEPTH layers
-    (or all of them, early in a layout) showed it: a thin part wall the model never learned, from
-    the layout's second layer on, and a defect after it has lasted MEMORY_DEPTH layers, by when
-    the alert rules have seen it. The first layer of a layout keeps its own score. Given the
-    per-layer `scores` and their `threshold`, layers that layout_memory_learns() rejects leave no
-    trace. A layer's residual is passed on to the next only where it had a memory to subtract: a
-    layout's first layer shows its parts in full, which says nothing about what persists.
-    """
+    """alert_step() for each layer of one job in order, each seeing what the earlier ones left."""
     n = len(heatmaps)
-    traces = [layout_memory_trace(h) for h in heatmaps]
-    if scores is not None and threshold is not None:
-        learns = [layout_memory_learns(score, threshold) for score in scores]
-        traces = [trace if learned else None for trace, learned in zip(traces, learns, strict=True)]
     memory, persistence = np.empty(n), np.full(n, np.nan)
+    traces: list[np.ndarray | None] = [None] * n
     previous = None  # the layer before's residual trace
     for t, heatmap in enumerate(heatmaps):
         earlier = [(i, embeddings[i], traces[i]) for i in range(max(0, t - MEMORY_DEPTH), t) if traces[i] is not None]
-        chain = layout_memory_chain(t, embeddings[t], earlier)
-        residual = layout_memory_residual(heatmap, chain)
-        memory[t] = top_mean(residual[None], top_fraction)[0]
-        if previous is not None:
-            persistence[t] = persistence_score(residual, previous, top_fraction)
-        previous = layout_memory_trace(residual) if chain else None
+        step = alert_step(
+            heatmap,
+            layout_memory_chain(t, embeddings[t], earlier),
+            previous,
+            top_fraction=top_fraction,
+            score=None if scores is None else scores[t],
+            threshold=threshold,
+        )
+        memory[t] = step.memory
+        if step.persistence is not None:
+            persistence[t] = step.persistence
+        traces[t], previous = step.layout_trace, step.residual_trace
     return AlertChannels(memory=memory, persistence=persistence)
 
 

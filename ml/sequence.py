@@ -65,13 +65,13 @@ def estimate_shift(reference: np.ndarray, moving: np.ndarray) -> tuple[float, fl
     return offsets[0], offsets[1]
 
 
-def same_layout(images: np.ndarray, threshold: float = SAME_LAYOUT) -> np.ndarray:
-    """(n,) bool: layer t shows the same part layout as layer t - 1 (False for the first)."""
+def same_layout(images: np.ndarray) -> np.ndarray:
+    """(n,) bool: layer t shows the same part layout as layer t - 1 (layouts_match; False for the first)."""
     embeddings = embed_layers(images)
     similar = np.zeros(len(images), dtype=bool)
-    if len(images) > 1:
-        correlation = (embeddings[1:] * embeddings[:-1]).mean(axis=1)
-        similar[1:] = correlation >= threshold
+    similar[1:] = [
+        layouts_match(current, before) for current, before in zip(embeddings[1:], embeddings[:-1], strict=True)
+    ]
     return similar
 
 
@@ -213,7 +213,7 @@ def trace_upsampled(trace: np.ndarray) -> np.ndarray:
 
 
 def layouts_match(embedding: np.ndarray, previous: np.ndarray) -> bool:
-    """Whether two ml.groups.embed_layers embeddings show the same part layout (as same_layout)."""
+    """Whether two ml.groups.embed_layers embeddings show the same part layout."""
     return float(np.mean(np.asarray(embedding) * np.asarray(previous))) >= SAME_LAYOUT
 
 

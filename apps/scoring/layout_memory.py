@@ -20,17 +20,9 @@ from django.db.models import Q
 from apps.layers.models import Layer
 from apps.scoring.models import LayerScore, ModelVersion
 from apps.scoring.verdicts import Verdict
-from ml.persistence import alert_score_combine, persistence_score
+from ml.persistence import alert_score_combine, alert_step
 from ml.preprocess import IMAGE_SIZE
-from ml.residuals import top_mean
-from ml.sequence import (
-    MEMORY_DEPTH,
-    MEMORY_POOL,
-    layout_memory_chain,
-    layout_memory_learns,
-    layout_memory_residual,
-    layout_memory_trace,
-)
+from ml.sequence import MEMORY_DEPTH, MEMORY_POOL, layout_memory_chain
 
 _KEEP_LAYERS = 2 * MEMORY_DEPTH  # traces kept behind the newest scored layer, for late arrivals
 _TRACE_SHAPE = (IMAGE_SIZE // MEMORY_POOL, IMAGE_SIZE // MEMORY_POOL)
@@ -73,22 +65,26 @@ def layout_memory_fields(*, layer: Layer, version: ModelVersion, verdict: Verdic
     if verdict.top_fraction is None:
         return {"alert_score": None}
     earlier, previous = layout_memory_earlier(layer=layer, version=version)
-    traces = layout_memory_chain(layer.index, verdict.embedding, earlier)
-    residual = layout_memory_residual(verdict.heatmap_values, traces)
     # The layout's first layer (or one whose neighbours are not scored yet) keeps its own score.
-    memory = float(top_mean(residual[None], verdict.top_fraction)[0]) if traces else verdict.score
-    persistence = persistence_score(residual, previous, verdict.top_fraction) if previous is not None else None
+    step = alert_step(
+        verdict.heatmap_values,
+        layout_memory_chain(layer.index, verdict.embedding, earlier),
+        previous,
+        top_fraction=verdict.top_fraction,
+        score=verdict.score,
+        threshold=verdict.threshold,
+    )
     fields = {
         "alert_score": alert_score_combine(
-            min(memory, verdict.score), persistence, verdict.threshold, version.persistence_threshold
+            step.memory, step.persistence, verdict.threshold, version.persistence_threshold
         )
     }
-    if traces:  # a layout's first layer shows its parts in full: nothing to learn what persists from
-        fields["residual_trace"] = encode_array(layout_memory_trace(residual))
+    if step.residual_trace is not None:
+        fields["residual_trace"] = encode_array(step.residual_trace)
     # A layer far over its threshold leaves no trace, so later layers of a defect keep counting.
-    if layout_memory_learns(verdict.score, verdict.threshold):
+    if step.layout_trace is not None:
         fields["layout_embedding"] = encode_array(verdict.embedding)
-        fields["layout_trace"] = encode_array(layout_memory_trace(verdict.heatmap_values))
+        fields["layout_trace"] = encode_array(step.layout_trace)
     return fields
 
 
