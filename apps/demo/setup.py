@@ -15,10 +15,15 @@ from apps.machines.models import Machine
 from apps.machines.services import machine_create, machine_rotate_token
 from apps.scoring.selectors import model_version_active
 from apps.scoring.training import model_version_activate, model_version_create, model_version_train
-from ml.synthetic import generate_layers
+from ml.synthetic import generate_job, generate_layers
 
 DEMO_MACHINES = ("Printer A", "Printer B", "Printer C")
 TRAINING_JOB = "demo-training"
+# Besides the archive of single layers, a few earlier jobs layer by layer. Training holds one of them
+# out whole and scores it in order, which calibrates the alert rules' persistence channel
+# (ml.persistence); single layers, each with other parts, leave that channel off.
+PAST_JOBS, PAST_JOB_LAYERS = 2, 40
+PAST_JOB_SEEDS = 200_000_000  # above every seed the simulated printers draw, so no job repeats a past one
 
 
 def operator_ensure(*, username: str, password: str | None) -> str:
@@ -48,17 +53,30 @@ def machines_ensure(*, tokens_file: Path) -> dict[str, Machine]:
     return machines
 
 
-def training_layers_ensure(*, machine: Machine, n_layers: int, size: int) -> None:
-    """Good layers in the machine's own look, each with other parts (as an archive of many jobs
-    would have), labeled good, for its first model."""
+def training_layers_ensure(
+    *, machine: Machine, n_layers: int, size: int, past_jobs: int = PAST_JOBS, past_job_layers: int = PAST_JOB_LAYERS
+) -> None:
+    """Good layers in the machine's own look, labeled good, for its first model: `n_layers` single
+    layers, each with other parts (as an archive of many jobs would have), and `past_jobs` earlier
+    jobs of `past_job_layers` consecutive layers."""
     seed = machine_seed(machine.slug)
-    layers = generate_layers(seed=seed * 1000 + 999, machine_seed=seed, n=n_layers, size=size)
-    for layer in layers:
-        result = layer_ingest(
-            machine=machine, job_id=TRAINING_JOB, index=layer.index, data=png_bytes(layer.image), enqueue=False
+    archive = generate_layers(seed=seed * 1000 + 999, machine_seed=seed, n=n_layers, size=size)
+    batches = [(TRAINING_JOB, archive)] + [
+        (
+            f"demo-past-{number}",
+            generate_job(
+                seed=PAST_JOB_SEEDS + seed * 1000 + number, machine_seed=seed, n_layers=past_job_layers, size=size
+            ),
         )
-        if result.layer.label != LabelValue.GOOD:
-            label_submit(layer=result.layer, value=LabelValue.GOOD, source=Label.Source.IMPORT)
+        for number in range(1, past_jobs + 1)
+    ]
+    for job_id, layers in batches:
+        for layer in layers:
+            result = layer_ingest(
+                machine=machine, job_id=job_id, index=layer.index, data=png_bytes(layer.image), enqueue=False
+            )
+            if result.layer.label != LabelValue.GOOD:
+                label_submit(layer=result.layer, value=LabelValue.GOOD, source=Label.Source.IMPORT)
 
 
 def model_ensure(*, machine: Machine, epochs: int, retrain: bool, log: Callable[[str], None]) -> None:

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from apps.demo.printers import png_bytes
+from apps.demo.setup import training_layers_ensure
 from apps.layers.models import Label, LabelValue, Layer
 from apps.layers.services import label_submit, layer_ingest
 from apps.scoring.models import ModelVersion
@@ -140,3 +141,14 @@ def test_a_held_out_set_too_short_for_a_persistence_tail_leaves_the_channel_off(
     version = model_version_train(version=model_version_create(machine=printer.machine, scorer="local"), epochs=1,
                                   verbose=False)
     assert version.persistence_threshold is None
+
+
+def test_the_demos_training_archive_turns_the_persistence_channel_on(printer):
+    # Scaled down from the demo's default (100 single layers, two past jobs of 40): the past jobs
+    # must be short enough to be held out whole and the archive too long to be.
+    training_layers_ensure(machine=printer.machine, n_layers=50, size=128, past_jobs=2, past_job_layers=34)
+    version = model_version_train(version=model_version_create(machine=printer.machine), epochs=1, verbose=False)
+    held = Layer.objects.filter(pk__in=version.training_set["holdout_layer_ids"])
+    assert held.count() == 34 and held.values("job").distinct().count() == 1
+    assert held.first().job.job_id.startswith("demo-past-")
+    assert version.persistence_threshold > 0
