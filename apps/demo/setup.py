@@ -19,10 +19,12 @@ from ml.synthetic import generate_job, generate_layers
 
 DEMO_MACHINES = ("Printer A", "Printer B", "Printer C")
 TRAINING_JOB = "demo-training"
-# Besides the archive of single layers, a few earlier jobs layer by layer. Training holds one of them
-# out whole and scores it in order, which calibrates the alert rules' persistence channel
-# (ml.persistence); single layers, each with other parts, leave that channel off.
-PAST_JOBS, PAST_JOB_LAYERS = 2, 40
+# Besides the archive of single layers, a few earlier jobs layer by layer. Training holds some of
+# them out whole and scores them in order, which calibrates the alert rules' persistence channel
+# (ml.persistence); single layers, each with other parts, leave that channel off. Their parts
+# change every PAST_JOB_GROUP layers, not every 30 as on the simulated printers: the per-layer
+# threshold is calibrated on the held-out layers, and a plant's held-out jobs bring many layouts.
+PAST_JOBS, PAST_JOB_LAYERS, PAST_JOB_GROUP = 3, 40, 10
 PAST_JOB_SEEDS = 200_000_000  # above every seed the simulated printers draw, so no job repeats a past one
 
 
@@ -65,7 +67,11 @@ def training_layers_ensure(
         (
             f"demo-past-{number}",
             generate_job(
-                seed=PAST_JOB_SEEDS + seed * 1000 + number, machine_seed=seed, n_layers=past_job_layers, size=size
+                seed=PAST_JOB_SEEDS + seed * 1000 + number,
+                machine_seed=seed,
+                n_layers=past_job_layers,
+                size=size,
+                group_length=PAST_JOB_GROUP,
             ),
         )
         for number in range(1, past_jobs + 1)
