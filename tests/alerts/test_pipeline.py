@@ -5,14 +5,14 @@ import requests
 
 from apps.alerts.models import Alert, AlertRule, Delivery, NotificationChannel
 from tests.images import image_bytes
-from tests.integration.conftest import celery_worker_process, wait_until  # noqa: F401
+from tests.worker import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 def test_it_alerts_and_notifies_after_real_scoring(
     live_server,
-    celery_worker_process,  # noqa: F811
+    celery_worker_process,
     printer,
     install_model,
     receiver,

@@ -11,7 +11,7 @@ from PIL import Image
 from apps.layers.models import Layer
 from apps.scoring.models import LayerScore
 from tests.images import image_bytes
-from tests.integration.conftest import wait_until
+from tests.worker import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

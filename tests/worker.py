@@ -1,4 +1,10 @@
-"""A real Celery worker process against the test PostgreSQL database and Redis."""
+"""A real Celery worker process against the test PostgreSQL database and Redis.
+
+One worker serves the whole session (tests/conftest.py registers these fixtures). After each test
+that used it, `worker_drained` waits until the worker has finished every task the test set off:
+a task still writing while the test database is flushed deadlocks the flush, and a task left
+over would run during the next test.
+"""
 
 import os
 import subprocess
@@ -11,7 +17,8 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parent.parent
+QUEUES = ("scoring", "training", "default")
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +51,32 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
         process.wait(20)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture(autouse=True)
+def worker_drained(request):
+    if "celery_worker_process" not in request.fixturenames:
+        yield
+        return
+    # Set up before this fixture, so the test database is flushed only after its teardown below.
+    request.getfixturevalue("transactional_db")
+    yield
+    wait_until(worker_idle, timeout=120, worker=request.getfixturevalue("celery_worker_process"))
+
+
+def worker_idle() -> bool:
+    """No task waits in a queue, and none is reserved or running: with late acks a task stays in
+    the broker's unacked set until it has finished. Checked twice, because a message the worker
+    has just taken off a queue reaches the unacked set a moment later."""
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+
+    def idle() -> bool:
+        return not any(broker.llen(queue) for queue in QUEUES) and not broker.hlen("unacked")
+
+    if not idle():
+        return False
+    time.sleep(0.5)
+    return idle()
 
 
 def wait_until(predicate, *, timeout: float = 90, interval: float = 0.3, worker=None):
