@@ -4,7 +4,7 @@
                                      [--variant per-layer | "layout memory" | change | "layout baseline"]
 
     .venv/bin/python bench/alerts.py --record-scores var/alert_scores.json [--epochs 20] [--holdout jobs]
-                                     [--machine 1]
+                                     [--machine 1] [--change-only]
 
 With --scores FILE (written by --record-scores) good jobs are stitched from a real scorer's
 recorded scores on later good jobs of a synthetic machine, and defects are that run's recorded
@@ -14,7 +14,8 @@ calibrates as the product does (see record_scores), and by default the rules jud
 product's rules judge: the alert score (ml.alert_score: the higher of the layout-memory and
 change channels, each over its own threshold). --variant replays another recorded series
 instead: "per-layer" the plain per-layer scores, "layout memory" or "change" one channel alone.
-Without --scores, the simulation below is used.
+Without --scores, the simulation below is used. --record-scores with --change-only records the
+change channel alone, without a scorer or training, so that other machines are quick to check.
 
 Assumptions (simulated, not taken from a scorer run; stated so the numbers can be judged):
 - A good layer's normalised score (score / threshold) is log-normal. The threshold is calibrated
@@ -320,6 +321,76 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str, machin
                 print(f"{kind:>16}: " + " ".join(f"{v:.2f}" for v in values))
 
 
+def record_change_scores(out: Path, machine: int = RECORD_MACHINE) -> None:
+    """Records the change channel alone (ml.change; no scorer, no training: minutes on a CPU).
+
+    The same jobs as record_scores: the channel is calibrated on the earlier jobs that
+    ml.calibration.holdout_split holds out, as apps.scoring.training does, then scores the later
+    good and defect jobs. It compares images only, so other synthetic machines are quick to check.
+    """
+    from ml.alert_score import alert_score_combine
+    from ml.calibration import holdout_split
+    from ml.change import change_calibrate, change_scores
+    from ml.preprocess import preprocess_batch
+    from ml.synthetic import DEFECT_KINDS, generate_job
+
+    def scored(seed: int, n_layers: int = RECORD_LAYERS, **kwargs) -> np.ndarray:
+        job = generate_job(seed=seed, n_layers=n_layers, machine_seed=machine, **kwargs)
+        return change_scores(preprocess_batch(layer.image for layer in job))
+
+    jobs = [s for s in PAST_JOBS for _ in range(PAST_LAYERS)]
+    _, held = holdout_split(jobs, [i for _ in PAST_JOBS for i in range(PAST_LAYERS)], HOLDOUT_FRACTION, seed=0)
+    held_jobs = sorted({jobs[p] for p in held})
+    calibration = change_calibrate(np.concatenate([scored(s, PAST_LAYERS) for s in held_jobs]))
+
+    def normalised(scores: np.ndarray) -> list[float]:
+        """As the alert score's change channel: 0 at the baseline, 1 at the threshold."""
+        return [
+            round(
+                alert_score_combine(
+                    1.0,
+                    score=0.0,
+                    memory=None,
+                    change=v,
+                    change_threshold=calibration.threshold,
+                    change_baseline=calibration.baseline,
+                ).value,
+                4,
+            )
+            for v in scores
+        ]
+
+    good = [normalised(scored(seed)) for seed in GOOD_JOBS]
+    onsets = {seed: defect_onsets(seed) for seed in DEFECT_JOBS}
+    defect_jobs = {
+        seed: normalised(scored(seed, defects=onsets[seed], defect_persistence=RECORD_PERSISTENCE))
+        for seed in DEFECT_JOBS
+    }
+    defects = {
+        kind: [
+            defect_jobs[seed][onset : onset + RECORD_PERSISTENCE]
+            for seed in DEFECT_JOBS
+            for onset, kind_there in onsets[seed].items()
+            if kind_there == kind
+        ]
+        for kind in DEFECT_KINDS
+    }
+    record = {
+        "scorer": "none",
+        "holdout": "jobs",
+        "judged": "change",
+        "good_jobs": good,
+        "defects": defects,
+        "variants": {},
+        "change_calibration": vars(calibration),
+        "machine": machine,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=1))
+    rates = ", ".join(f"{np.mean(np.array(job) > 1):.1%}" for job in good)
+    print(f"wrote {out}: change channel {calibration}; good jobs' layers above its threshold: {rates}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--good-jobs", type=int, default=1000)
@@ -331,6 +402,9 @@ def main() -> None:
     )
     parser.add_argument("--record-scores", metavar="OUT", help="run a real scorer and write its scores to OUT")
     parser.add_argument("--scorer", default=DEFAULT_SCORER, help="the scorer for --record-scores")
+    parser.add_argument(
+        "--change-only", action="store_true", help="with --record-scores: the change channel alone, no scorer"
+    )
     parser.add_argument("--epochs", type=int, default=20, help="training epochs for --record-scores")
     parser.add_argument(
         "--machine", type=int, default=RECORD_MACHINE, help="the synthetic machine --record-scores runs on"
@@ -342,6 +416,9 @@ def main() -> None:
         help="calibration layers for --record-scores: whole jobs, as the product (default), or random layers",
     )
     args = parser.parse_args()
+    if args.record_scores and args.change_only:
+        record_change_scores(Path(args.record_scores), args.machine)
+        return
     if args.record_scores:
         record_scores(Path(args.record_scores), args.epochs, args.scorer, args.holdout, args.machine)
         return

@@ -20,7 +20,7 @@ from apps.scoring.selectors import defective_layers, training_layers
 from ml.artifacts import file_sha256
 from ml.calibration import calibrate, calibrate_f1_sweep, holdout_split, sample_runs
 from ml.calibration_set import calibration_set
-from ml.change import change_calibrate, change_scores
+from ml.change import MIN_CHANGE_SCORES, MIN_REFERENCES, change_calibrate, change_scores
 from ml.evaluation import evaluate
 from ml.groups import embed_layers
 from ml.preprocess import preprocess
@@ -178,7 +178,11 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
     if holdout_ids:
         # The change channel compares images, not the scorer's output: it serves every scorer and head.
         runs = _held_out_runs([layers[i] for i in calibration_ids])
-        change = change_calibrate(np.concatenate([change_scores(good_images[run]) for run in runs]))
+        # A run's first MIN_REFERENCES layers have nothing to compare with: where the runs cannot
+        # leave enough scores for a tail (an archive of single layers), skip scoring them at all.
+        if sum(max(0, len(run) - MIN_REFERENCES) for run in runs) < MIN_CHANGE_SCORES:
+            runs = []
+        change = change_calibrate(np.concatenate([change_scores(good_images[run]) for run in runs] or [np.empty(0)]))
         if change is not None:
             version.change_threshold, version.change_baseline = change.threshold, change.baseline
         metrics["calibration"]["change_threshold"] = version.change_threshold
