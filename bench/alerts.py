@@ -1,20 +1,21 @@
 """Alert rules on simulated jobs: how fast critical alerts fire, and how often they fire falsely.
 
     .venv/bin/python bench/alerts.py [--good-jobs 1000] [--defect-jobs 300] [--seed 0] [--scores FILE]
-                                     [--variant per-layer | "layout memory" | "layout baseline"]
+                                     [--variant per-layer | "layout memory" | change | "layout baseline"]
 
     .venv/bin/python bench/alerts.py --record-scores var/alert_scores.json [--epochs 20] [--holdout jobs]
-                                     [--machine 1]
+                                     [--machine 1] [--change-only]
 
 With --scores FILE (written by --record-scores) good jobs are stitched from a real scorer's
 recorded scores on later good jobs of a synthetic machine, and defects are that run's recorded
 scores of persistent synthetic defects, one row per defect kind (each defect job replays one of
 the kind's recorded draws, from different later jobs, at random). The recording trains and
 calibrates as the product does (see record_scores), and by default the rules judge what the
-product's rules judge: the alert score (apps.scoring.layout_memory: the larger of the
-layout-memory and persistence channels, each over its own threshold) for scorers that have one.
---variant replays another recorded series instead: "per-layer" the plain per-layer scores,
-"layout memory" the first channel alone. Without --scores, the simulation below is used.
+product's rules judge: the alert score (ml.alert_score: the higher of the layout-memory and
+change channels, each over its own threshold). --variant replays another recorded series
+instead: "per-layer" the plain per-layer scores, "layout memory" or "change" one channel alone.
+Without --scores, the simulation below is used. --record-scores with --change-only records the
+change channel alone, without a scorer or training, so that other machines are quick to check.
 
 Assumptions (simulated, not taken from a scorer run; stated so the numbers can be judged):
 - A good layer's normalised score (score / threshold) is log-normal. The threshold is calibrated
@@ -176,19 +177,20 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str, machin
     and calibrate() sets the threshold at the 1% FPR target on those, padded with benign
     variants (ml.calibration_set). Then it scores later jobs of the same machine, with their own
     part layouts: good ones, and six with persistent defects of every kind. It records the
-    per-layer scores, the alert scores the product's rules judge (for scorers that have them),
-    with the persistence channel's threshold fitted on the held-out jobs scored in order, as
-    apps.scoring.training does, and the layout-baseline sequential variant (ml.sequence),
-    calibrated on the held-out jobs. `holdout="random"` holds out random layers instead (the
-    procedure before; the persistence channel then stays off).
+    per-layer scores, the alert scores the product's rules judge, with the change channel
+    calibrated on the held-out jobs scored in order, as apps.scoring.training does, and the
+    layout-baseline sequential variant (ml.sequence), calibrated on the held-out jobs.
+    `holdout="random"` holds out random layers instead (the procedure before; the change channel
+    then stays off).
     """
+    from ml.alert_score import alert_score_combine
     from ml.calibration import calibrate, holdout_split
     from ml.calibration_set import calibration_set
+    from ml.change import change_calibrate, change_scores
     from ml.groups import embed_layers
-    from ml.persistence import alert_channels, alert_score_combine, persistence_threshold_fit
     from ml.preprocess import preprocess_batch
     from ml.scorers import get_scorer_class
-    from ml.sequence import layout_baseline_residual, same_layout
+    from ml.sequence import layout_baseline_residual, layout_memory_scores, same_layout
     from ml.synthetic import DEFECT_KINDS, generate_job
 
     def images(layers) -> np.ndarray:
@@ -207,56 +209,64 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str, machin
     scorer = get_scorer_class(scorer_name)()
     scorer.fit(pool[train], epochs=epochs, batch_size=16, verbose=False)
 
-    # What the product's alert rules judge: the alert score (apps.scoring.layout_memory) where the
-    # scorer has one, else the per-layer score.
+    # What the product's alert rules judge: the alert score (apps.scoring.alert_channels).
     top_fraction = scorer.score_top_fraction()
-    judged = "per-layer" if top_fraction is None else "alert score"
 
     def sequences(stack: np.ndarray, threshold: float | None = None) -> tuple:
-        """Per-layer scores, the layout-baseline variant (ml.sequence) and the alert channels
-        (ml.persistence); the per-layer `threshold` decides which layers layout memory learns from."""
+        """Per-layer scores, the layout-baseline variant and layout memory (ml.sequence; the
+        per-layer `threshold` decides which layers it learns from), and the change channel (ml.change)."""
         result = scorer.score(stack)
-        channels = None
+        memory = None
         if top_fraction is not None:
-            channels = alert_channels(
+            memory = layout_memory_scores(
                 result.heatmaps,
                 embed_layers(stack),
                 top_fraction=top_fraction,
                 scores=result.scores,
                 threshold=threshold,
             )
-        return result.scores, layout_baseline_residual(result.heatmaps, same_layout(stack)), channels
+        baseline = layout_baseline_residual(result.heatmaps, same_layout(stack))
+        return result.scores, baseline, memory, change_scores(stack)
 
     # As the product: the held-out layers, padded with benign variants of them (calibration_set).
     calibration = calibrate(scorer.score(calibration_set(pool[held], seed=0)).scores, target_fpr=0.01)
     threshold = calibration.threshold
-    variants, persistence_threshold = {}, None
+    variants, change_calibration = {}, None
     if holdout == "jobs":  # held out as whole jobs, they are sequences the variants can run on
         by_job = [[p for p in held if jobs[p] == job] for job in dict.fromkeys(jobs[p] for p in held)]
         held_sequences = [sequences(pool[positions], threshold) for positions in by_job]
-        baseline = np.concatenate([baseline for _, baseline, _ in held_sequences])
+        baseline = np.concatenate([baseline for _, baseline, _, _ in held_sequences])
         variants["layout baseline"] = calibrate(baseline[~np.isnan(baseline)], target_fpr=0.01).threshold
-        if top_fraction is not None:  # as apps.scoring.training
-            persistence_threshold = persistence_threshold_fit(
-                np.concatenate([channels.persistence for _, _, channels in held_sequences])
-            )
+        # As apps.scoring.training.
+        change_calibration = change_calibrate(np.concatenate([change for *_, change in held_sequences]))
+
+    def judged_by(layer, memory, change, *, channels: tuple[str, ...]) -> np.ndarray:
+        """The alert score (ml.alert_score) from the given channels, normalised by the per-layer threshold."""
+        use_change = "change" in channels and change_calibration is not None
+        values = [
+            alert_score_combine(
+                threshold,
+                score=0.0 if "score" not in channels else score,
+                memory=None if memory is None or "layout memory" not in channels else memory[t],
+                change=change[t] if use_change else None,
+                change_threshold=change_calibration.threshold if use_change else None,
+                change_baseline=change_calibration.baseline if use_change else 0.0,
+            ).value
+            for t, score in enumerate(layer)
+        ]
+        return np.array(values) / threshold
 
     def scored(seed: int, **kwargs) -> dict[str, np.ndarray]:
         job = generate_job(seed=seed, n_layers=RECORD_LAYERS, machine_seed=machine, **kwargs)
-        layer, baseline, channels = sequences(images(job), threshold)
+        layer, baseline, memory, change = sequences(images(job), threshold)
         out = {"per-layer": layer / threshold}
-        if channels is not None:
+        if change_calibration is not None:
+            out["change"] = judged_by(layer, None, change, channels=("change",))  # never below 0
+        if memory is not None:
             # Never above the per-layer score, so it shares the per-layer threshold.
-            out["layout memory"] = channels.memory / threshold
-            out["alert score"] = (
-                np.array(
-                    [
-                        alert_score_combine(memory, persistence, threshold, persistence_threshold)
-                        for memory, persistence in zip(channels.memory, channels.persistence, strict=True)
-                    ]
-                )
-                / threshold
-            )
+            out["layout memory"] = memory / threshold
+        if memory is not None or change_calibration is not None:
+            out["alert score"] = judged_by(layer, memory, change, channels=("score", "layout memory", "change"))
         if variants:
             # No alarm from the baseline in a layout's first layers; or the per-layer score there.
             out["layout baseline"] = np.nan_to_num(baseline / variants["layout baseline"], nan=0.0)
@@ -264,6 +274,7 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str, machin
         return out
 
     good = [scored(seed) for seed in GOOD_JOBS]
+    judged = "alert score" if "alert score" in good[0] else "per-layer"
     onsets = {seed: defect_onsets(seed) for seed in DEFECT_JOBS}
     defect_jobs = [scored(seed, defects=onsets[seed], defect_persistence=RECORD_PERSISTENCE) for seed in DEFECT_JOBS]
 
@@ -295,7 +306,7 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str, machin
                 # The other series (--variant), each normalised by its own calibrated threshold.
                 "variants": {name: series(name) for name in good[0] if name != judged},
                 "variant_thresholds": variants,
-                "persistence_threshold": persistence_threshold,
+                "change_calibration": None if change_calibration is None else vars(change_calibration),
                 "machine": machine,
             },
             indent=1,
@@ -310,6 +321,76 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str, machin
                 print(f"{kind:>16}: " + " ".join(f"{v:.2f}" for v in values))
 
 
+def record_change_scores(out: Path, machine: int = RECORD_MACHINE) -> None:
+    """Records the change channel alone (ml.change; no scorer, no training: minutes on a CPU).
+
+    The same jobs as record_scores: the channel is calibrated on the earlier jobs that
+    ml.calibration.holdout_split holds out, as apps.scoring.training does, then scores the later
+    good and defect jobs. It compares images only, so other synthetic machines are quick to check.
+    """
+    from ml.alert_score import alert_score_combine
+    from ml.calibration import holdout_split
+    from ml.change import change_calibrate, change_scores
+    from ml.preprocess import preprocess_batch
+    from ml.synthetic import DEFECT_KINDS, generate_job
+
+    def scored(seed: int, n_layers: int = RECORD_LAYERS, **kwargs) -> np.ndarray:
+        job = generate_job(seed=seed, n_layers=n_layers, machine_seed=machine, **kwargs)
+        return change_scores(preprocess_batch(layer.image for layer in job))
+
+    jobs = [s for s in PAST_JOBS for _ in range(PAST_LAYERS)]
+    _, held = holdout_split(jobs, [i for _ in PAST_JOBS for i in range(PAST_LAYERS)], HOLDOUT_FRACTION, seed=0)
+    held_jobs = sorted({jobs[p] for p in held})
+    calibration = change_calibrate(np.concatenate([scored(s, PAST_LAYERS) for s in held_jobs]))
+
+    def normalised(scores: np.ndarray) -> list[float]:
+        """As the alert score's change channel: 0 at the baseline, 1 at the threshold."""
+        return [
+            round(
+                alert_score_combine(
+                    1.0,
+                    score=0.0,
+                    memory=None,
+                    change=v,
+                    change_threshold=calibration.threshold,
+                    change_baseline=calibration.baseline,
+                ).value,
+                4,
+            )
+            for v in scores
+        ]
+
+    good = [normalised(scored(seed)) for seed in GOOD_JOBS]
+    onsets = {seed: defect_onsets(seed) for seed in DEFECT_JOBS}
+    defect_jobs = {
+        seed: normalised(scored(seed, defects=onsets[seed], defect_persistence=RECORD_PERSISTENCE))
+        for seed in DEFECT_JOBS
+    }
+    defects = {
+        kind: [
+            defect_jobs[seed][onset : onset + RECORD_PERSISTENCE]
+            for seed in DEFECT_JOBS
+            for onset, kind_there in onsets[seed].items()
+            if kind_there == kind
+        ]
+        for kind in DEFECT_KINDS
+    }
+    record = {
+        "scorer": "none",
+        "holdout": "jobs",
+        "judged": "change",
+        "good_jobs": good,
+        "defects": defects,
+        "variants": {},
+        "change_calibration": vars(calibration),
+        "machine": machine,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=1))
+    rates = ", ".join(f"{np.mean(np.array(job) > 1):.1%}" for job in good)
+    print(f"wrote {out}: change channel {calibration}; good jobs' layers above its threshold: {rates}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--good-jobs", type=int, default=1000)
@@ -321,6 +402,9 @@ def main() -> None:
     )
     parser.add_argument("--record-scores", metavar="OUT", help="run a real scorer and write its scores to OUT")
     parser.add_argument("--scorer", default=DEFAULT_SCORER, help="the scorer for --record-scores")
+    parser.add_argument(
+        "--change-only", action="store_true", help="with --record-scores: the change channel alone, no scorer"
+    )
     parser.add_argument("--epochs", type=int, default=20, help="training epochs for --record-scores")
     parser.add_argument(
         "--machine", type=int, default=RECORD_MACHINE, help="the synthetic machine --record-scores runs on"
@@ -332,6 +416,9 @@ def main() -> None:
         help="calibration layers for --record-scores: whole jobs, as the product (default), or random layers",
     )
     args = parser.parse_args()
+    if args.record_scores and args.change_only:
+        record_change_scores(Path(args.record_scores), args.machine)
+        return
     if args.record_scores:
         record_scores(Path(args.record_scores), args.epochs, args.scorer, args.holdout, args.machine)
         return

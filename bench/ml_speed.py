@@ -1,4 +1,4 @@
-"""How fast the ml package runs on this machine: training, scoring and synthetic layers.
+"""How fast the ml package runs on this machine: training, scoring, the change channel and synthetic layers.
 
 .venv/bin/python bench/ml_speed.py [--train-images 32] [--epochs 2]
 """
@@ -14,8 +14,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
+from ml.change import DEPTH, change_frame, change_score  # noqa: E402
 from ml.scorers import DEFAULT_SCORER, get_scorer_class  # noqa: E402
-from ml.synthetic import generate_layers  # noqa: E402
+from ml.synthetic import generate_job, generate_layers  # noqa: E402
 
 
 def _rate(count: int, seconds: float) -> str:
@@ -51,6 +52,17 @@ def _scorer_rates(name: str, images: np.ndarray, args: argparse.Namespace) -> li
     return rows
 
 
+def _change_rate(layers: int = 8) -> tuple[str, str]:
+    """The alert rules' change channel with a full chain of previous layers, as the scoring worker runs it."""
+    job = generate_job(seed=0, n_layers=DEPTH + layers, group_length=DEPTH + layers)
+    frames = [change_frame(layer.image.astype(np.float32) / 255) for layer in job]
+    change_score(frames[DEPTH], frames[:DEPTH][::-1])  # warm-up: the filters' spectra are cached
+    started = time.perf_counter()
+    for t in range(DEPTH, DEPTH + layers):
+        change_score(frames[t], frames[t - DEPTH : t][::-1])  # newest first
+    return "change channel layers/s (one at a time)", _rate(layers, time.perf_counter() - started)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train-images", type=int, default=32)
@@ -69,6 +81,7 @@ def main() -> None:
     images = np.stack([layer.image for layer in layers]).astype(np.float32) / 255
     for name in ("seed", DEFAULT_SCORER):
         rows += _scorer_rates(name, images, args)
+    rows.append(_change_rate())
 
     width = max(len(name) for name, _ in rows)
     print(f"{'measure':<{width}}  {'rate':>8}")

@@ -6,9 +6,10 @@ previous layers (ml.sequence), on synthetic jobs with persistent defects.
 One synthetic machine. The scorer trains on the machine's earlier jobs less a held-out job, as
 apps.scoring.training does (ml.calibration.holdout_split); every variant's threshold is
 calibrated on that held-out job at 1% FPR (calibrate(), the product's rule), except layout
-memory, which the product judges against the per-layer threshold, and persistence, whose
-threshold ml.persistence fits as the product does. "alert score (both)" is what the product's
-alert rules judge: the higher of the two channels, each over its own threshold. Test jobs are later
+memory, which the product judges against the per-layer threshold, and the change channel
+(ml.change), which ml.change.change_calibrate calibrates as the product does. "alert score" is
+what the product's alert rules judge: the higher of the two channels, each over its own
+threshold (ml.alert_score). Test jobs are later
 jobs of the same machine (new part layouts) with defects of random kinds that persist for
 PERSISTENCE layers. Layers are defective while a defect is on them.
 
@@ -28,15 +29,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ml.alert_score import alert_score_combine  # noqa: E402
 from ml.calibration import calibrate, holdout_split  # noqa: E402
+from ml.change import change_calibrate, change_scores  # noqa: E402
 from ml.evaluation import evaluate  # noqa: E402
 from ml.groups import embed_layers  # noqa: E402
-from ml.persistence import alert_channels, persistence_threshold_fit  # noqa: E402
 from ml.preprocess import preprocess_batch  # noqa: E402
 from ml.scorers import DEFAULT_SCORER, get_scorer_class  # noqa: E402
 from ml.sequence import (  # noqa: E402
     combine,
     layout_baseline_residual,
+    layout_memory_scores,
     persistence,
     previous_layer_residual,
     same_layout,
@@ -73,21 +76,32 @@ def variants(scorer, images: np.ndarray, thresholds: dict | None = None) -> dict
         "spatial persistence": spatial_persistence(result.heatmaps),
         "previous-layer residual": residual,
         "layout-baseline heatmap": layout_baseline_residual(result.heatmaps, same_layout(images)),
+        "change": change_scores(images),
     }
     if scorer.score_top_fraction() is not None:
-        # What the product's alert rules judge (apps.scoring.layout_memory).
-        channels = alert_channels(
+        # The product's alert channels (apps.scoring.alert_channels).
+        out["layout memory"] = layout_memory_scores(
             result.heatmaps,
             embed_layers(images),
             top_fraction=scorer.score_top_fraction(),
             scores=layer,
             threshold=thresholds["per-layer score"] if thresholds else None,
         )
-        out["layout memory"], out["persistence"] = channels.memory, channels.persistence
-        if thresholds and thresholds.get("persistence"):
-            out["alert score (both)"] = np.fmax(
-                channels.memory / thresholds["per-layer score"], channels.persistence / thresholds["persistence"]
-            )
+    if thresholds and thresholds.get("change baseline") is not None:
+        threshold, memory = thresholds["per-layer score"], out.get("layout memory")
+        out["alert score"] = np.array(
+            [
+                alert_score_combine(
+                    threshold,
+                    score=layer[t],
+                    memory=None if memory is None else memory[t],
+                    change=out["change"][t],
+                    change_threshold=thresholds["change"],
+                    change_baseline=thresholds["change baseline"],
+                ).value
+                for t in range(len(layer))
+            ]
+        ) / threshold
     if thresholds:
         out["max(per-layer, prev.)"] = combine(
             layer, residual, thresholds["per-layer score"], thresholds["previous-layer residual"]
@@ -140,10 +154,10 @@ def main() -> None:
         thresholds[name] = calibrate(values[~np.isnan(values)], target_fpr=TARGET_FPR).threshold
     # Both parts of these are already over their own threshold.
     thresholds["max(per-layer, prev.)"] = thresholds["baseline, else per-layer"] = 1.0
-    if "persistence" in calibration:  # fitted as apps.scoring.training does (ml.persistence)
-        fitted = persistence_threshold_fit(np.concatenate(calibration["persistence"]))
-        thresholds["persistence"] = fitted or thresholds["persistence"]  # too few: the 1% point
-        thresholds["alert score (both)"] = 1.0  # each channel is already over its own threshold
+    change = change_calibrate(np.concatenate(calibration["change"]))  # as apps.scoring.training does
+    if change is not None:  # else too few: the 1% point, and no alert score
+        thresholds["change"], thresholds["change baseline"] = change.threshold, change.baseline
+        thresholds["alert score"] = 1.0  # each channel is already over its own threshold
     if "layout memory" in thresholds:
         # Never above the per-layer score: the product judges it against the per-layer threshold.
         thresholds["layout memory"] = thresholds["per-layer score"]

@@ -192,3 +192,32 @@ def holdout_split(
             holdout += latest[len(latest) - max(1, round(len(latest) * fraction)) :]
     held = set(holdout)
     return [p for p in range(n) if p not in held], sorted(held)
+
+
+def sample_runs(
+    jobs: Sequence[Hashable], indexes: Sequence[int], limit: int, run_length: int = 40, seed: int = 0
+) -> list[int]:
+    """Positions of at most `limit` layers, drawn as runs of up to `run_length` consecutive layers
+    of one job, in random order; all of them where there are no more than `limit`.
+
+    Layers drawn one by one from a large archive are rarely next to each other, and the alert
+    channels that compare a layer with the layers before it are calibrated on held-out sequences.
+    """
+    n = len(indexes)
+    if len(jobs) != n:
+        raise ValueError(f"got {len(jobs)} jobs but {n} indexes")
+    if n <= limit:
+        return list(range(n))
+    members: dict[Hashable, list[int]] = {}
+    for position, job in enumerate(jobs):
+        members.setdefault(job, []).append(position)
+    runs = []
+    for positions in members.values():
+        ordered = sorted(positions, key=lambda p: indexes[p])
+        runs += [ordered[i : i + run_length] for i in range(0, len(ordered), run_length)]
+    picked: list[int] = []
+    for i in np.random.default_rng(seed).permutation(len(runs)):
+        picked += runs[i][: limit - len(picked)]
+        if len(picked) >= limit:
+            break
+    return sorted(picked)

@@ -3,8 +3,8 @@
 Candidates measured by bench/sequence.py against the per-layer score alone:
 
 - `previous_layer_residual`: the layer against the previous one, after photometric
-  normalisation and sub-pixel alignment. A defect that appears on layer t stands out there; a
-  camera shift or an exposure change does not. Where the part layout changes (a new layer
+  normalisation and sub-pixel alignment (ml.registration). A defect that appears on layer t
+  stands out there; a camera shift or an exposure change does not. Where the part layout changes (a new layer
   group) the comparison says nothing and the score is NaN.
 - `persistence`: the minimum or mean of the last k per-layer scores (adds up to k - 1 layers of
   delay, since a defect must be seen k times).
@@ -12,22 +12,24 @@ Candidates measured by bench/sequence.py against the per-layer score alone:
   seen at the same place on consecutive layers counts.
 - `layout_baseline_residual`: the per-layer heatmap less what earlier layers of the same layout
   showed there, so a part the model reconstructs badly on every layer stops alarming.
-- layout memory (`layout_memory_residual`): the same idea with no blind start: a spot stops counting
-  once it has been seen on each of the layout's last few layers, from the layout's second layer
-  on. The scoring workers use it for the alert rules (apps.scoring.layout_memory), together with
-  the persistence channel (ml.persistence, whose `alert_channels` runs both over a job).
+- layout memory (`layout_memory_step`, `layout_memory_scores`): the same idea with no blind
+  start: a spot stops counting once it has been seen on each of the layout's last few layers,
+  from the layout's second layer on. The scoring workers use it for the alert rules
+  (apps.scoring.layout_memory), beside the change channel (ml.change).
 
 numpy and scipy only; images are preprocessed (n, H, W) float32 layers of one job, in order.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
 
 from ml.groups import embed_layers
+from ml.registration import estimate_shift
 from ml.residuals import multiscale_magnitude, normalise_photometric, shift_tolerant_residual, top_mean
 
 # Round scales for spots and patches, elongated ones for lines (as the local scorer uses).
@@ -37,32 +39,6 @@ TOP_FRACTION = 0.001
 # fixed bed and lighting dominate the embedding: on synthetic machines layers of one layout
 # correlate at 0.99 or more, a new layout at 0.73-0.98.
 SAME_LAYOUT = 0.97
-
-
-def estimate_shift(reference: np.ndarray, moving: np.ndarray) -> tuple[float, float]:
-    """(dy, dx) such that ndimage.shift(moving, (dy, dx)) lines up with reference.
-
-    Phase correlation with a Hann window and a parabolic fit around the peak (sub-pixel).
-    """
-    height, width = reference.shape
-    window = np.outer(np.hanning(height), np.hanning(width))
-    a = np.fft.rfft2((reference - reference.mean()) * window)
-    b = np.fft.rfft2((moving - moving.mean()) * window)
-    cross = a * np.conj(b)
-    cross /= np.maximum(np.abs(cross), 1e-12)
-    surface = np.fft.irfft2(cross, s=reference.shape)
-    peak = np.unravel_index(int(np.argmax(surface)), surface.shape)
-    offsets = []
-    for axis, size in enumerate(surface.shape):
-        before, after = list(peak), list(peak)
-        before[axis] = (peak[axis] - 1) % size
-        after[axis] = (peak[axis] + 1) % size
-        left, centre, right = surface[tuple(before)], surface[peak], surface[tuple(after)]
-        denominator = left - 2 * centre + right
-        fraction = 0.5 * (left - right) / denominator if denominator < 0 else 0.0
-        position = peak[axis] + float(np.clip(fraction, -0.5, 0.5))
-        offsets.append(position - size if position > size / 2 else position)
-    return offsets[0], offsets[1]
 
 
 def same_layout(images: np.ndarray) -> np.ndarray:
@@ -223,14 +199,30 @@ def layout_memory_chain(index: int, embedding: np.ndarray, earlier: list[tuple[i
     `earlier`: (index, embedding, trace) of previous layers of the job, in any order. The run
     stops at a missing layer or a layout change, and after MEMORY_DEPTH layers.
     """
-    by_index = {i: (e, trace) for i, e, trace in earlier}
-    traces, current = [], embedding
-    for i in range(index - 1, index - 1 - MEMORY_DEPTH, -1):
-        if i not in by_index or not layouts_match(current, by_index[i][0]):
+    return unbroken_run(index, embedding, earlier, depth=MEMORY_DEPTH, match=layouts_match)
+
+
+def unbroken_run(
+    index: int,
+    key: np.ndarray,
+    earlier: list[tuple[int, np.ndarray, object]],
+    *,
+    depth: int,
+    match: Callable[[np.ndarray, np.ndarray], bool],
+) -> list:
+    """What the layers just before `index` left (newest first), as long as each is there and its
+    key matches the key of the layer after it, for at most `depth` layers.
+
+    `earlier`: (index, key, what it left) of previous layers of the job, in any order.
+    """
+    by_index = {i: (k, left) for i, k, left in earlier}
+    run, current = [], key
+    for i in range(index - 1, index - 1 - depth, -1):
+        if i not in by_index or not match(current, by_index[i][0]):
             break
-        current, trace = by_index[i]
-        traces.append(trace)
-    return traces
+        current, left = by_index[i]
+        run.append(left)
+    return run
 
 
 def combine(
@@ -241,3 +233,59 @@ def combine(
     layer = np.asarray(layer_scores, dtype=np.float64) / layer_threshold
     sequence = np.asarray(sequence_scores, dtype=np.float64) / sequence_threshold
     return np.where(np.isnan(sequence), layer, np.fmax(layer, sequence))
+
+
+@dataclass
+class LayoutMemoryStep:
+    """One layer's layout-memory score, and what it leaves for the layers after it."""
+
+    memory: float  # top mean of layout_memory_residual
+    trace: np.ndarray | None  # layout_memory_trace of the heatmap; None where it learns nothing
+
+
+def layout_memory_step(
+    heatmap: np.ndarray,
+    chain: list[np.ndarray],
+    *,
+    top_fraction: float,
+    score: float | None = None,
+    threshold: float | None = None,
+) -> LayoutMemoryStep:
+    """A layer's layout memory, as the scoring worker computes it; `chain` is its layout_memory_chain().
+
+    A hot spot stops counting once each of the layout's last MEMORY_DEPTH layers (or all of them,
+    early in a layout) showed it: a thin part wall the model never learned, from the layout's
+    second layer on, and a defect after it has lasted MEMORY_DEPTH layers, by when the alert rules
+    have seen it. Given its per-layer `score`, a layer with no chain (a layout's first) keeps that
+    score, the memory score is never above it, and with the `threshold` a layer that
+    layout_memory_learns() rejects leaves no trace.
+    """
+    memory = float(top_mean(layout_memory_residual(heatmap, chain)[None], top_fraction)[0])
+    if score is not None:
+        memory = min(memory, float(score)) if chain else float(score)
+    learns = score is None or threshold is None or layout_memory_learns(score, threshold)
+    return LayoutMemoryStep(memory=memory, trace=layout_memory_trace(heatmap) if learns else None)
+
+
+def layout_memory_scores(
+    heatmaps: np.ndarray,
+    embeddings: np.ndarray,
+    *,
+    top_fraction: float,
+    scores: np.ndarray | None = None,
+    threshold: float | None = None,
+) -> np.ndarray:
+    """layout_memory_step() for each layer of one job in order, each seeing what the earlier ones left: (n,)."""
+    memory = np.empty(len(heatmaps))
+    traces: list[np.ndarray | None] = [None] * len(heatmaps)
+    for t, heatmap in enumerate(heatmaps):
+        earlier = [(i, embeddings[i], traces[i]) for i in range(max(0, t - MEMORY_DEPTH), t) if traces[i] is not None]
+        step = layout_memory_step(
+            heatmap,
+            layout_memory_chain(t, embeddings[t], earlier),
+            top_fraction=top_fraction,
+            score=None if scores is None else scores[t],
+            threshold=threshold,
+        )
+        memory[t], traces[t] = step.memory, step.trace
+    return memory

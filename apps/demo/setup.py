@@ -20,8 +20,8 @@ from ml.synthetic import generate_job, generate_layers
 DEMO_MACHINES = ("Printer A", "Printer B", "Printer C")
 TRAINING_JOB = "demo-training"
 # Besides the archive of single layers, a few earlier jobs layer by layer. Training holds some of
-# them out whole and scores them in order, which calibrates the alert rules' persistence channel
-# (ml.persistence); single layers, each with other parts, leave that channel off. Their parts
+# them out whole and scores them in order, which calibrates the alert rules' change channel
+# (ml.change); single layers, each with other parts, leave that channel off. Their parts
 # change every PAST_JOB_GROUP layers, not every 30 as on the simulated printers: the per-layer
 # threshold is calibrated on the held-out layers, and a plant's held-out jobs bring many layouts.
 PAST_JOBS, PAST_JOB_LAYERS, PAST_JOB_GROUP = 3, 40, 10

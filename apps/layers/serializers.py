@@ -62,10 +62,24 @@ class LayerOutput(serializers.Serializer):
         source="current_score.alert_score",
         allow_null=True,
         default=None,
-        help_text="What the alert rules judge against the threshold: the score less what the job's previous "
-        "layers of the same part layout showed or, where higher, what of that persisted from the layer before, "
-        "rescaled from the persistence threshold to this one. Null where the scorer gives none; the rules then "
-        "use the score.",
+        help_text="What the alert rules judge against the threshold: the higher of the score less what the job's "
+        "previous layers of the same part layout showed (layout memory) and what changed since the layout's "
+        "previous layers (change), rescaled from the change threshold to this one. Null where no channel but the "
+        "score applies; the rules then use the score.",
+    )
+    alert_channel = serializers.CharField(
+        source="current_score.alert_channel",
+        allow_null=True,
+        default=None,
+        help_text='The channel that gave the alert score: "score", "layout memory" or "change"; empty for '
+        "layers scored before channels were recorded.",
+    )
+    change_score = serializers.FloatField(
+        source="current_score.change_score",
+        allow_null=True,
+        default=None,
+        help_text="The change channel's own score: the change since the layout's previous layers, in standard "
+        "deviations of what they varied by. Null until the layout has enough previous layers.",
     )
     model_version = serializers.IntegerField(
         source="current_score.model_version.version", allow_null=True, default=None

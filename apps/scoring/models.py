@@ -37,10 +37,11 @@ class ModelVersion(models.Model):
     # ml.supervised.LabelHead.to_dict() when labeled defects trained a head on the scorer's
     # outputs; then scores are its P(defective) and `threshold` is on that probability.
     head = models.JSONField(null=True, blank=True)
-    # The alert rules' persistence channel's threshold, in heatmap units (ml.persistence), fitted on
-    # the held-out jobs scored in order. None where there were too few, or no layout memory: the
-    # alert score is then the layout-memory score alone.
-    persistence_threshold = models.FloatField(null=True, blank=True)
+    # The alert rules' change channel's calibration (ml.change.change_calibrate), fitted on the
+    # held-out jobs scored in order: its threshold, and the baseline good layers sit at. None where
+    # there were too few: the channel is then off.
+    change_threshold = models.FloatField(null=True, blank=True)
+    change_baseline = models.FloatField(null=True, blank=True)
     progress = models.FloatField(default=0.0)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -102,15 +103,20 @@ class LayerScore(models.Model):
     reconstruction = models.FileField(upload_to=heatmap_path, max_length=300, blank=True)
     # The heatmap's strongest regions at or above threshold (ml.regions.top_regions), highest peak first.
     regions = models.JSONField(default=list, blank=True)
-    # The score the alert rules judge (apps.scoring.layout_memory): `score` less what the job's
-    # previous layers of the same part layout showed, or, where higher, what of that persisted from
-    # the layer before, rescaled from the persistence threshold. None where the scorer or a
-    # supervised head gives no such score; the rules then use `score`.
+    # The score the alert rules judge (apps.scoring.alert_channels, ml.alert_score): the higher of
+    # `score` less what the job's previous layers of the same part layout showed (layout memory)
+    # and what changed since the layout's previous layers (change), rescaled from its own threshold
+    # to this one. None where no channel beyond the score itself applies; the rules then use `score`.
     alert_score = models.FloatField(null=True, blank=True)
+    alert_channel = models.CharField(max_length=16, blank=True)  # the channel that gave alert_score
+    # The change channel's own score (ml.change), in standard deviations; None until the layout has
+    # enough previous layers.
+    change_score = models.FloatField(null=True, blank=True)
     # What the next layers of the job compare with; cleared once they no longer need it.
     layout_embedding = models.BinaryField(null=True, editable=False)
     layout_trace = models.BinaryField(null=True, editable=False)
-    residual_trace = models.BinaryField(null=True, editable=False)
+    change_frame = models.BinaryField(null=True, editable=False)
+    parts_signature = models.BinaryField(null=True, editable=False)
     scored_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

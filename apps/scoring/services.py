@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from apps.layers.imaging import read_image_array
 from apps.layers.models import Layer
 from apps.scoring import on_scored
-from apps.scoring.layout_memory import layout_memory_fields, layout_memory_prune
+from apps.scoring.alert_channels import alert_channels_fields, alert_channels_prune
 from apps.scoring.models import LayerScore, ModelVersion
 from apps.scoring.selectors import model_version_active
 from apps.scoring.verdicts import Verdict, images_judge
@@ -64,17 +64,17 @@ def _score_machine_layers(layers: list[Layer]) -> list[LayerScore]:
     if pending:
         images = np.stack(arrays)
         verdicts = images_judge(version=version, images=images)
-        # In layer order, so that each layer's layout memory sees the ones before it in the batch.
+        # In layer order, so that each layer's alert channels see the ones before it in the batch.
         for i in sorted(range(len(pending)), key=lambda i: (pending[i].job_id, pending[i].index)):
             layer, verdict = pending[i], verdicts[i]
-            memory = layout_memory_fields(layer=layer, version=version, verdict=verdict)
-            score = _layer_score_store(layer=layer, version=version, verdict=verdict, memory=memory)
-            layout_memory_prune(layer=layer, version=version)
+            channels = alert_channels_fields(layer=layer, version=version, verdict=verdict, image=images[i])
+            score = _layer_score_store(layer=layer, version=version, verdict=verdict, channels=channels)
+            alert_channels_prune(layer=layer, version=version)
             results.append(_layer_mark_scored(layer=layer, score=score))
     return results
 
 
-def _layer_score_store(*, layer: Layer, version: ModelVersion, verdict: Verdict, memory: dict) -> LayerScore:
+def _layer_score_store(*, layer: Layer, version: ModelVersion, verdict: Verdict, channels: dict) -> LayerScore:
     row = LayerScore(
         layer=layer,
         model_version=version,
@@ -84,7 +84,7 @@ def _layer_score_store(*, layer: Layer, version: ModelVersion, verdict: Verdict,
         anomalous=verdict.anomalous,
         layer_group=verdict.group,
         regions=list(verdict.regions),
-        **memory,
+        **channels,
     )
     row.heatmap.save("heatmap.png", ContentFile(verdict.heatmap), save=False)
     row.reconstruction.save("reconstruction.png", ContentFile(verdict.reconstruction), save=False)

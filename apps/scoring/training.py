@@ -18,11 +18,11 @@ from apps.scoring.layer_groups import GroupedScores, layer_groups_build, layer_g
 from apps.scoring.models import LayerGroup, ModelVersion
 from apps.scoring.selectors import defective_layers, training_layers
 from ml.artifacts import file_sha256
-from ml.calibration import calibrate, calibrate_f1_sweep, holdout_split
+from ml.calibration import calibrate, calibrate_f1_sweep, holdout_split, sample_runs
 from ml.calibration_set import calibration_set
+from ml.change import MIN_CHANGE_SCORES, MIN_REFERENCES, change_calibrate, change_scores
 from ml.evaluation import evaluate
 from ml.groups import embed_layers
-from ml.persistence import alert_channels, persistence_threshold_fit
 from ml.preprocess import preprocess
 from ml.scorers import DEFAULT_SCORER, Scorer, get_scorer_class
 from ml.scorers.base import ScoreResult
@@ -102,9 +102,13 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
     ids = list(candidates.values_list("pk", flat=True))
     if not ids:
         raise NotEnoughLayers(f"Machine {machine.name} has no layers to train on.")
-    rng = np.random.default_rng(seed)
     if len(ids) > settings.LAYERWATCH_MAX_TRAINING_LAYERS:
-        ids = sorted(rng.choice(ids, settings.LAYERWATCH_MAX_TRAINING_LAYERS, replace=False).tolist())
+        # In runs of consecutive layers, so that the held-out layers still hold sequences to
+        # calibrate the change channel on.
+        limit = settings.LAYERWATCH_MAX_TRAINING_LAYERS
+        rows = list(candidates.values_list("pk", "job_id", "index"))
+        kept = sample_runs([job for _, job, _ in rows], [index for *_, index in rows], limit, seed=seed)
+        ids = sorted(rows[p][0] for p in kept)
     layers = Layer.objects.in_bulk(ids)
     train_ids, holdout_ids = _split(ids, layers, seed)
     defective = list(defective_layers(machine=machine)[:1000])
@@ -170,13 +174,19 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
             metrics.update(evaluate(fitted.cv_probabilities, head_labels, threshold).as_dict())
             metrics["calibration"] = {"method": method, "cross_validated": True}
 
-    version.persistence_threshold = None
-    if head is None and holdout_ids:
-        real_heatmaps = good_result.heatmaps[:n_real]
-        version.persistence_threshold = _persistence_threshold(
-            scorer, [layers[i] for i in calibration_ids], good_images[:n_real], real_heatmaps, good_scores, threshold
-        )
-        metrics["calibration"]["persistence_threshold"] = version.persistence_threshold
+    version.change_threshold = version.change_baseline = None
+    if holdout_ids:
+        # The change channel compares images, not the scorer's output: it serves every scorer and head.
+        runs = _held_out_runs([layers[i] for i in calibration_ids])
+        # A run's first MIN_REFERENCES layers have nothing to compare with: where the runs cannot
+        # leave enough scores for a tail (an archive of single layers), skip scoring them at all.
+        if sum(max(0, len(run) - MIN_REFERENCES) for run in runs) < MIN_CHANGE_SCORES:
+            runs = []
+        change = change_calibrate(np.concatenate([change_scores(good_images[run]) for run in runs] or [np.empty(0)]))
+        if change is not None:
+            version.change_threshold, version.change_baseline = change.threshold, change.baseline
+        metrics["calibration"]["change_threshold"] = version.change_threshold
+        metrics["calibration"]["change_baseline"] = version.change_baseline
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.keras"
@@ -211,12 +221,9 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
     return version
 
 
-def _persistence_threshold(scorer, held_out: list[Layer], images, heatmaps, scores, threshold) -> float | None:
-    """The alert rules' persistence channel's threshold (ml.persistence), from the held-out layers
-    scored in order: each unbroken run of one job's layers is a sequence, as scoring sees it."""
-    top_fraction = scorer.score_top_fraction()
-    if top_fraction is None:
-        return None
+def _held_out_runs(held_out: list[Layer]) -> list[list[int]]:
+    """Positions in `held_out` of each unbroken run of one job's consecutive layers, in order: the
+    sequences the alert channels are calibrated on, as scoring sees them."""
     order = sorted(range(len(held_out)), key=lambda p: (held_out[p].job_id, held_out[p].index))
     runs: list[list[int]] = []
     for position in order:
@@ -225,13 +232,7 @@ def _persistence_threshold(scorer, held_out: list[Layer], images, heatmaps, scor
             runs[-1].append(position)
         else:
             runs.append([position])
-    persistence = [
-        alert_channels(
-            heatmaps[run], embed_layers(images[run]), top_fraction=top_fraction, scores=scores[run], threshold=threshold
-        ).persistence
-        for run in runs
-    ]
-    return persistence_threshold_fit(np.concatenate(persistence)) if persistence else None
+    return runs
 
 
 def _feature_space(scorer: Scorer, images: np.ndarray, seed: int) -> FeatureSpace:

@@ -3,7 +3,14 @@ import math
 import numpy as np
 import pytest
 
-from ml.calibration import calibrate, calibrate_f1_sweep, calibrate_fpr_target, holdout_split
+from ml.calibration import (
+    calibrate,
+    calibrate_f1_sweep,
+    calibrate_fpr_target,
+    calibrate_gumbel_tail,
+    holdout_split,
+    sample_runs,
+)
 
 
 def test_it_takes_the_conformal_order_statistic():
@@ -116,3 +123,33 @@ def test_it_holds_out_the_latest_layers_of_each_job_when_no_job_is_small_enough(
     jobs, indexes = ["a"] * 50 + ["b"] * 50, list(range(50)) * 2
     _, holdout = holdout_split(jobs, indexes, fraction=0.2)
     assert sorted((jobs[p], indexes[p]) for p in holdout) == [(j, i) for j in "ab" for i in range(40, 50)]
+
+
+def test_a_gumbel_tail_finds_a_quantile_beyond_the_largest_of_few_scores():
+    rng = np.random.default_rng(0)
+    few = rng.gumbel(1.0, 0.5, 100)
+    calibration = calibrate_gumbel_tail(few, target_fpr=0.001)
+    true_quantile = 1.0 - 0.5 * np.log(-np.log(1 - 0.001))
+    assert calibration.method == "gumbel_tail"
+    assert abs(calibration.threshold - true_quantile) < 0.5
+    assert calibration.threshold > np.quantile(few, 0.99)
+
+
+@pytest.mark.parametrize("scores, fpr", [([1.0], 0.01), ([1.0, 2.0], 0.0), ([1.0, 2.0], 1.0)])
+def test_a_gumbel_tail_rejects_too_few_scores_or_a_rate_outside_zero_and_one(scores, fpr):
+    with pytest.raises(ValueError):
+        calibrate_gumbel_tail(np.array(scores), target_fpr=fpr)
+
+
+def test_a_sample_of_a_large_archive_keeps_runs_of_consecutive_layers():
+    jobs = ["A"] * 300 + ["B"] * 200
+    indexes = list(range(300)) + list(range(200))
+    kept = sample_runs(jobs, indexes, limit=120, run_length=40, seed=3)
+    assert len(kept) == 120 == len(set(kept))
+    # At most three runs of consecutive layers of one job (two drawn runs may adjoin), not 120 scattered layers.
+    starts = [p for p in kept if p - 1 not in kept or jobs[p - 1] != jobs[p]]
+    assert len(starts) <= 3
+
+
+def test_a_sample_keeps_everything_under_the_limit():
+    assert sample_runs(["A"] * 5, list(range(5)), limit=10) == [0, 1, 2, 3, 4]

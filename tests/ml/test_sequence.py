@@ -2,15 +2,14 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from ml.persistence import alert_channels
 from ml.sequence import (
     MEMORY_DEPTH,
     MEMORY_LEARN_LIMIT,
     combine,
-    estimate_shift,
     layout_baseline_residual,
     layout_memory_chain,
     layout_memory_learns,
+    layout_memory_scores,
     layout_memory_trace,
     persistence,
     previous_layer_residual,
@@ -33,13 +32,6 @@ def three_layers() -> np.ndarray:
     spot = np.exp(-0.5 * ((yy - BLOB[0]) ** 2 + (xx - BLOB[1]) ** 2) / 3.0**2)
     layers = np.stack([base, moved, moved - 0.25 * spot])
     return np.clip(layers + rng.normal(0, 0.008, layers.shape), 0, 1).astype(np.float32)
-
-
-def test_it_recovers_a_sub_pixel_camera_shift():
-    image = synthetic_batch(seed=7, n=1)[0]
-    moved = ndimage.shift(image, (2.4, -1.7), order=1, mode="nearest")
-    dy, dx = estimate_shift(moved, image)
-    assert dy == pytest.approx(2.4, abs=0.3) and dx == pytest.approx(-1.7, abs=0.3)
 
 
 def test_it_finds_a_new_defect_against_the_previous_layer_but_not_a_camera_shift_or_exposure_change(three_layers):
@@ -94,10 +86,6 @@ def test_it_restarts_the_baseline_when_the_layout_changes():
     comparable = np.array([False, True, True, True, True, True, False, True, True, True])
     scores = layout_baseline_residual(heatmaps, comparable, lag=1, depth=2, top_fraction=0.0)
     assert np.isnan(scores[6:9]).all() and scores[9] == 0.0
-
-
-def layout_memory_scores(heatmaps: np.ndarray, embeddings: np.ndarray, **kwargs) -> np.ndarray:
-    return alert_channels(heatmaps, embeddings, **kwargs).memory
 
 
 def _layout_embeddings(count: int) -> np.ndarray:

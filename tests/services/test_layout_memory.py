@@ -64,7 +64,7 @@ def test_it_compares_only_layers_of_the_same_job(printer, install_model):
     assert other.alert_score == other.score
 
 
-def test_a_scorer_whose_score_is_not_a_heatmap_statistic_gives_no_alert_score(printer, install_model):
+def test_a_scorer_whose_score_is_not_a_heatmap_statistic_has_no_layout_memory(printer, install_model):
     install_model(printer.machine, scorer="seed")
     same = layer_array(1, 128)
     _, second = scored([ingest(printer.machine, 0, same), ingest(printer.machine, 1, same)])
@@ -134,30 +134,3 @@ def test_a_layer_far_over_its_threshold_teaches_the_memory_nothing(printer, inst
     assert first.layout_trace is not None and second.layout_trace is None
     # The spot persists, and since its first layer left no trace it counts in full again.
     assert third.alert_score == third.score
-
-
-def spot_from_layer_two(machine) -> list[LayerScore]:
-    clean = layer_array(1, 128)
-    arrays = [clean, clean, with_spot(clean), with_spot(clean)]
-    return scored([ingest(machine, i, array) for i, array in enumerate(arrays)])
-
-
-def test_a_spot_that_stays_put_alerts_through_the_persistence_channel(printer, operator_client, install_model):
-    version = install_model(printer.machine, scorer="local", threshold=50.0)
-    # A fiftieth of the score threshold: far under what a persisting spot leaves, far over what the
-    # float16 rounding of identical layers' traces leaves.
-    version.persistence_threshold = 1.0
-    version.save(update_fields=["persistence_threshold"])
-    first, second, onset, after = spot_from_layer_two(printer.machine)
-    # The job's first layer had no memory to subtract, so it passes nothing on; the others do.
-    assert first.residual_trace is None and second.residual_trace is not None
-    assert onset.alert_score <= onset.score  # nothing persists into the spot's first layer
-    assert after.alert_score > after.score  # its second layer: rescaled from the channel's threshold
-    page = operator_client.get(reverse("ui:layer-detail", args=[after.layer_id])).content.decode()
-    assert "persisted from the layer before" in page
-
-
-def test_without_a_persistence_threshold_the_alert_score_is_layout_memory_alone(printer, install_model):
-    install_model(printer.machine, scorer="local", threshold=50.0)
-    for score in spot_from_layer_two(printer.machine):
-        assert score.alert_score <= score.score

@@ -46,7 +46,6 @@ def test_it_calibrates_by_false_positive_rate_when_no_defects_are_labeled(printe
     assert len(version.training_set["holdout_layer_ids"]) == 2
     assert version.sha256 == file_sha256(version.artifact.path)
     assert version.threshold > 0 and version.progress == 1.0
-    assert version.persistence_threshold is None  # the seed scorer's score is no heatmap statistic
 
 
 def test_it_widens_the_threshold_with_benign_variants_of_few_held_out_layers(printer):
@@ -125,30 +124,42 @@ def test_it_holds_out_a_whole_job_to_calibrate_on(printer):
     assert not set(held.values_list("job", flat=True)) & set(trained.values_list("job", flat=True))
 
 
-def test_it_fits_the_alert_persistence_threshold_on_a_held_out_job_scored_in_order(printer):
+def test_it_calibrates_the_alert_change_channel_on_a_held_out_job_scored_in_order(printer):
     for job in ("A", "B", "C"):
         for i, synthetic in enumerate(generate_job(seed=ord(job), n_layers=36, machine_seed=1)):
             layer_ingest(machine=printer.machine, job_id=job, index=i, data=png_bytes(synthetic.image), enqueue=False)
-    version = model_version_create(machine=printer.machine, scorer="local")
-    version = model_version_train(version=version, epochs=1, verbose=False)
+    version = train(printer.machine)
     assert len(version.training_set["holdout_layer_ids"]) == 36  # one whole job
-    assert version.persistence_threshold > 0
-    assert version.metrics["calibration"]["persistence_threshold"] == version.persistence_threshold
+    assert version.change_threshold > version.change_baseline > 0
+    assert version.metrics["calibration"]["change_threshold"] == version.change_threshold
 
 
-def test_a_held_out_set_too_short_for_a_persistence_tail_leaves_the_channel_off(printer):
+def test_a_held_out_set_too_short_for_a_tail_leaves_the_change_channel_off(printer):
     add_layers(printer.machine, 10)  # two held-out layers
-    version = model_version_train(version=model_version_create(machine=printer.machine, scorer="local"), epochs=1,
-                                  verbose=False)
-    assert version.persistence_threshold is None
+    version = train(printer.machine)
+    assert version.change_threshold is None and version.change_baseline is None
 
 
-def test_the_demos_training_archive_turns_the_persistence_channel_on(printer):
+def test_a_capped_training_set_keeps_the_sequences_the_change_channel_is_calibrated_on(printer, settings):
+    settings.LAYERWATCH_MAX_TRAINING_LAYERS = 120  # of 200: drawn as three runs of 40, not as scattered layers
+    for job in "ABCDE":
+        for i, synthetic in enumerate(generate_job(seed=ord(job), n_layers=40, group_length=40, machine_seed=1)):
+            layer_ingest(machine=printer.machine, job_id=job, index=i, data=png_bytes(synthetic.image), enqueue=False)
+    version = train(printer.machine)
+    held = Layer.objects.filter(pk__in=version.training_set["holdout_layer_ids"])
+    assert len(version.training_set["train_layer_ids"]) + held.count() == 120
+    assert held.count() == 40 and held.values("job").distinct().count() == 1
+    # The channel compares images, not a model's output: it serves the seed, which has no layout memory.
+    assert version.scorer == "seed" and version.change_threshold > 0
+
+
+def test_the_demos_training_archive_turns_the_change_channel_on(printer):
     # Scaled down from the demo's default (100 single layers, three past jobs of 40): the past jobs
     # must be short enough to be held out whole and the archive too long to be.
-    training_layers_ensure(machine=printer.machine, n_layers=60, size=128, past_jobs=3, past_job_layers=24)
+    # Two of them held out whole leave enough layers past each layout's first few for the change channel.
+    training_layers_ensure(machine=printer.machine, n_layers=60, size=128, past_jobs=3, past_job_layers=27)
     version = model_version_train(version=model_version_create(machine=printer.machine), epochs=1, verbose=False)
     held = Layer.objects.filter(pk__in=version.training_set["holdout_layer_ids"])
-    assert held.count() == 48
+    assert held.count() == 54
     assert {job_id[: len("demo-past-")] for job_id in held.values_list("job__job_id", flat=True)} == {"demo-past-"}
-    assert version.persistence_threshold > 0
+    assert version.change_threshold > 0

@@ -1,0 +1,42 @@
+"""What the alert rules judge for a scored layer: its alert channels, combined (ml.alert_score).
+
+Layout memory (apps.scoring.layout_memory) works on the scorer's heatmap; the change channel
+(apps.scoring.change) on the image itself, against the layout's previous layers. Each is judged
+against its own threshold and the higher, rescaled to the layer's threshold, is
+`LayerScore.alert_score`; `alert_channel` says which it was. The per-layer score and its
+`anomalous` flag are unchanged, and still shown.
+"""
+
+import numpy as np
+
+from apps.layers.models import Layer
+from apps.scoring.change import change_fields, change_prune
+from apps.scoring.layout_memory import layout_memory_fields, layout_memory_prune
+from apps.scoring.models import ModelVersion
+from apps.scoring.verdicts import Verdict
+from ml.alert_score import alert_score_combine
+
+
+def alert_channels_fields(*, layer: Layer, version: ModelVersion, verdict: Verdict, image: np.ndarray) -> dict:
+    """LayerScore fields for a layer about to be stored: its alert score, the channel that gave
+    it, and what it leaves for the layers after it. `image` is the preprocessed layer."""
+    step, memory = layout_memory_fields(layer=layer, version=version, verdict=verdict)
+    change, frames = change_fields(layer=layer, version=version, image=image)
+    fields = {**memory, **frames, "alert_score": None}
+    if step is None and change is None:
+        return fields  # no channel but the score itself: the rules judge the score
+    combined = alert_score_combine(
+        verdict.threshold,
+        score=verdict.score,
+        memory=None if step is None else step.memory,
+        change=None if change is None else change.score,
+        change_threshold=version.change_threshold,
+        change_baseline=version.change_baseline or 0.0,
+    )
+    return {**fields, "alert_score": combined.value, "alert_channel": combined.channel}
+
+
+def alert_channels_prune(*, layer: Layer, version: ModelVersion) -> None:
+    """Clear what the job's older layers left once later layers no longer compare with them."""
+    layout_memory_prune(layer=layer, version=version)
+    change_prune(layer=layer, version=version)

@@ -1,0 +1,39 @@
+"""The change channel in scoring: each layer against the same parts' previous layers of its job (ml.change).
+
+Every scored layer leaves its standardised frame and parts signature on its LayerScore, so the
+layers after it can be lined up with it; they are cleared once no later layer compares with them.
+A layer whose previous layers are not scored yet (out of order, or in another worker's batch)
+finds a shorter chain, or none, and is judged by the other channels.
+"""
+
+from apps.layers.models import Layer
+from apps.scoring.models import ModelVersion
+from apps.scoring.traces import encode_array, traces_before, traces_clear
+from ml.change import DEPTH, ChangeResult, change_chain, change_frame, change_score, parts_signature
+from ml.preprocess import IMAGE_SIZE
+
+_FRAME_SHAPE = (IMAGE_SIZE, IMAGE_SIZE)
+_KEEP_LAYERS = 2 * DEPTH  # frames kept behind the newest scored layer, for late arrivals
+
+
+def change_fields(*, layer: Layer, version: ModelVersion, image) -> tuple[ChangeResult | None, dict]:
+    """The layer's change against its layout's previous layers (None where the version has no
+    change threshold, or the layout too few layers yet), and what it leaves for the next layers."""
+    if not version.change_threshold:
+        return None, {}
+    frame, signature = change_frame(image), parts_signature(image[None])[0]
+    earlier = traces_before(
+        layer=layer, version=version, depth=DEPTH, key="parts_signature", trace="change_frame", shape=_FRAME_SHAPE
+    )
+    result = change_score(frame, change_chain(layer.index, signature, earlier))
+    fields = {
+        "change_frame": encode_array(frame),
+        "parts_signature": encode_array(signature),
+        "change_score": None if result is None else result.score,
+    }
+    return result, fields
+
+
+def change_prune(*, layer: Layer, version: ModelVersion) -> None:
+    """Clear the frames of the job's layers that later layers will no longer compare with."""
+    traces_clear(layer=layer, version=version, keep=_KEEP_LAYERS, fields=("change_frame", "parts_signature"))

@@ -1,0 +1,247 @@
+"""The alert rules' change channel: what a layer shows that the same part layout's previous layers did not.
+
+The autoencoder judges a layer by what the machine's earlier jobs looked like, and a part it
+never saw (a new job's layout) can look as odd to it as a faint defect. Within one layout a
+layer should match the layers just before it, up to fresh powder grain, a camera shift and the
+parts growing a little. So each layer is lined up with the layout's previous layers
+(ml.registration), and the difference is measured:
+
+1. less what a part edge moving EDGE_SHIFT px could explain (growth, registration error);
+2. in standard deviations of what the reference layers varied by among themselves at that pixel,
+   so edges that jitter and rotating hatch inside the parts set their own noise;
+3. smoothed by matched filters: spots and blobs, and short and long lines every 15 degrees;
+4. each filtered map in robust standard deviations of itself (the grain is correlated, and each
+   filter averages it differently); the score is the mean of the top TOP_FRACTION of the highest
+   filter response at each pixel.
+
+A defect that appears on layer t and persists is seen best by averaging the layers since t: the
+score is the highest over lags j of the last j layers' mean against the MAX_REFERENCES layers
+before them, so it grows over a defect's first layers. A layout change (the parts changed, see
+same_parts) starts over: the channel then waits MIN_REFERENCES layers.
+
+numpy and scipy only; images are preprocessed (H, W) float32 layers of one job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy import fft, ndimage
+
+from ml.calibration import calibrate_gumbel_tail
+from ml.registration import estimate_shift
+from ml.residuals import top_mean
+from ml.sequence import unbroken_run
+
+LAGS = (1, 2, 3, 4)
+MIN_REFERENCES = 2  # fewer previous layers of the layout than this and a lag is not scored
+MAX_REFERENCES = 5
+DEPTH = max(LAGS) - 1 + MAX_REFERENCES  # previous layers a layer is compared with
+_LINE_ANGLES = tuple(range(0, 180, 15))  # a line 8 px long, 1 px wide, is lost at 15 degrees off
+# (sigma_across, sigma_along, angle in degrees): spots and blobs, then short and long lines.
+FILTERS = (
+    (1, 1, 0),
+    (2, 2, 0),
+    (4, 4, 0),
+    (8, 8, 0),
+    *((1, 8, angle) for angle in _LINE_ANGLES),
+    *((1, 24, angle) for angle in _LINE_ANGLES),
+)
+TOP_FRACTION = 0.0003
+# px an edge may move between the reference layers and the recent ones: parts grow by up to a
+# quarter of a pixel per layer on synthetic machines, and registration is good to about 0.3 px.
+EDGE_SHIFT = 1.5
+# px at the border left out: more than a camera shakes between layers. On the real PBLM frames, 4 px
+# beyond the largest shift let the walls beside the bed raise good frames' scores from 7-9 to 25.
+_MARGIN = 10
+_PAD = 16
+_VARIANCE_FLOOR = 0.25  # of the median variance: a pixel quiet by chance must not explode
+_SPREAD_STRIDE = 4  # every 4th pixel each way estimates a filtered map's spread as well as all do
+# Consecutive layers whose parts signatures correlate less than this show other parts. Measured on
+# synthetic machines: 0.63 and more within a layout, 0.53 and less where the parts changed; a
+# defect lowers it too (short feed most, to 0.33), and then the channel starts over.
+SAME_PARTS = 0.6
+_BLOCK, _SIGNATURE_MARGIN, _SIGNATURE_HIGHPASS = 8, 16, 3.0
+# The channel's per-layer false-positive target: on a synthetic machine's later jobs, good layers
+# passed the threshold fitted this way on one held-out job at 0.15%.
+CHANGE_TARGET_FPR = 0.001
+MIN_CHANGE_SCORES = 30
+
+
+def change_frame(image: np.ndarray) -> np.ndarray:
+    """What a layer leaves for the layers after it: the image, robustly standardised (exposure removed)."""
+    image = np.asarray(image, dtype=np.float32)
+    low, centre, high = np.percentile(image, (25, 50, 75))
+    return ((image - centre) / max((high - low) / 1.349, 1e-4)).astype(np.float32)
+
+
+def parts_signature(images: np.ndarray) -> np.ndarray:
+    """(n, H, W) images -> (n, d) unit vectors of where the parts are, lighting removed.
+
+    8 px block means of the centre, less their own 3-block blur, so the fixed uneven lighting that
+    dominates a plain thumbnail drops out and a change of small parts still shows.
+    """
+    inner = slice(_SIGNATURE_MARGIN, -_SIGNATURE_MARGIN)
+    x = np.asarray(images, dtype=np.float32)[:, inner, inner]
+    n, height, width = x.shape
+    h, w = height // _BLOCK, width // _BLOCK
+    blocks = x[:, : h * _BLOCK, : w * _BLOCK].reshape(n, h, _BLOCK, w, _BLOCK).mean(axis=(2, 4))
+    blocks = ndimage.gaussian_filter(blocks, (0, 1, 1), mode="nearest")
+    detail = blocks - ndimage.gaussian_filter(blocks, (0, _SIGNATURE_HIGHPASS, _SIGNATURE_HIGHPASS), mode="nearest")
+    flat = detail.reshape(n, -1)
+    flat = flat - flat.mean(axis=1, keepdims=True)
+    return (flat / np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-9)).astype(np.float32)
+
+
+def same_parts(signature: np.ndarray, previous: np.ndarray) -> bool:
+    return float(np.dot(np.asarray(signature, np.float32), np.asarray(previous, np.float32))) >= SAME_PARTS
+
+
+def change_chain(index: int, signature: np.ndarray, earlier: list[tuple[int, np.ndarray, np.ndarray]]) -> list:
+    """The frames of the unbroken run of layers just before `index` with the same parts, newest first.
+
+    `earlier`: (index, parts signature, change frame) of previous layers of the job, in any order.
+    """
+    return unbroken_run(index, signature, earlier, depth=DEPTH, match=same_parts)
+
+
+@dataclass
+class ChangeResult:
+    score: float
+    lag: int  # the lag j that scored highest: the change is about j layers old
+    map: np.ndarray  # (H, W) float32: the highest filter response at each pixel, for that lag
+
+
+def change_score(frame: np.ndarray, previous: list[np.ndarray]) -> ChangeResult | None:
+    """The change of `frame` against its layout's previous frames (change_chain), or None where
+    there are too few of them for any lag."""
+    lags = [j for j in LAGS if len(previous) >= j - 1 + MIN_REFERENCES]
+    if not lags:
+        return None
+    frame = np.asarray(frame, dtype=np.float32)
+    earlier = [np.asarray(f, dtype=np.float32) for f in previous[: max(lags) - 1 + MAX_REFERENCES]]
+    stack = np.stack([frame, *(ndimage.shift(f, estimate_shift(frame, f), order=3, mode="nearest") for f in earlier)])
+    # Near the border a shifted frame shows padding, a camera shift smears a photo's own edge, and
+    # on real frames the bed's walls and rails catch the light differently from layer to layer: no
+    # layer is compared there.
+    inner = _inner_mask(frame.shape)
+    stack[:, ~inner] = frame[~inner]
+    whitened = np.stack([_whitened_difference(stack[:j], stack[j : j + MAX_REFERENCES]) for j in lags])
+    whitened[:, ~inner] = 0
+    filtered = _inverse(_spectra(whitened)[None] * _kernel_spectra(_padded_shape(frame.shape))[:, None])
+    sample = filtered[:, :, _MARGIN:-_MARGIN:_SPREAD_STRIDE, _MARGIN:-_MARGIN:_SPREAD_STRIDE]
+    sample = sample.reshape(*filtered.shape[:2], -1)
+    centre = np.median(sample, axis=2)
+    spread = 1.4826 * np.median(np.abs(sample - centre[..., None]), axis=2) + 1e-6
+    best = None
+    for position, j in enumerate(lags):
+        z = np.abs(filtered[:, position] - centre[:, position, None, None]) / spread[:, position, None, None]
+        peak = z.max(axis=0)
+        peak[~inner] = 0
+        score = float(top_mean(peak[None], TOP_FRACTION)[0])
+        if best is None or score > best.score:
+            best = ChangeResult(score=score, lag=j, map=peak)
+    return best
+
+
+def _whitened_difference(recent: np.ndarray, references: np.ndarray) -> np.ndarray:
+    """The recent layers' mean less the references', less what moving edges explain, in standard
+    deviations of that difference as the references varied among themselves."""
+    mean = references.mean(axis=0)
+    difference = recent.mean(axis=0) - mean
+    difference -= _edge_explained(difference, mean)
+    variance = _spread_variance(references.var(axis=0, ddof=1))
+    variance = np.maximum(variance, _VARIANCE_FLOOR * np.median(variance))
+    return difference / np.sqrt(variance * (1 / len(recent) + 1 / len(references)))
+
+
+def _edge_explained(difference: np.ndarray, references: np.ndarray) -> np.ndarray:
+    """The part of `difference` that an edge of `references` moving EDGE_SHIFT px could account for."""
+    smooth = ndimage.gaussian_filter(references, 1.0)
+    gradient = np.hypot(ndimage.sobel(smooth, 0), ndimage.sobel(smooth, 1)) / 8
+    return np.clip(difference, -EDGE_SHIFT * gradient, EDGE_SHIFT * gradient)
+
+
+def _spread_variance(variance: np.ndarray) -> np.ndarray:
+    """Each pixel's variance raised to the highest within about 2 px and smoothed over about 2 px:
+    an edge that jitters shows its variance on a line a pixel wide, and the estimate from a few
+    layers is rough. Done at half resolution (the 2x2 maximum first), which is 4x cheaper."""
+    height, width = variance.shape
+    half = variance.reshape(height // 2, 2, width // 2, 2).max(axis=(1, 3))
+    half = ndimage.gaussian_filter(ndimage.maximum_filter(half, size=3), 1.0)
+    return np.repeat(np.repeat(half, 2, axis=0), 2, axis=1)
+
+
+def _padded_shape(shape: tuple[int, int]) -> tuple[int, int]:
+    return shape[0] + 2 * _PAD, shape[1] + 2 * _PAD
+
+
+def _spectra(maps: np.ndarray) -> np.ndarray:
+    padded = np.pad(maps, ((0, 0), (_PAD, _PAD), (_PAD, _PAD)), mode="reflect")
+    return fft.rfft2(padded, workers=-1)
+
+
+def _inverse(spectra: np.ndarray) -> np.ndarray:
+    """Back from _spectra's frequency domain to (..., H, W) maps, padding removed."""
+    height = spectra.shape[-2]
+    width = 2 * (spectra.shape[-1] - 1)
+    out = fft.irfft2(spectra, s=(height, width), workers=-1)
+    return out[..., _PAD:-_PAD, _PAD:-_PAD].astype(np.float32)
+
+
+@lru_cache(maxsize=4)
+def _inner_mask(shape: tuple[int, int]) -> np.ndarray:
+    inner = np.zeros(shape, dtype=bool)
+    inner[_MARGIN:-_MARGIN, _MARGIN:-_MARGIN] = True
+    return inner
+
+
+@lru_cache(maxsize=4)
+def _kernel_spectra(shape: tuple[int, int]) -> np.ndarray:
+    spectra = []
+    for sigma_across, sigma_along, angle in FILTERS:
+        radius = int(np.ceil(3 * max(sigma_across, sigma_along)))
+        yy, xx = np.mgrid[-radius : radius + 1, -radius : radius + 1].astype(np.float64)
+        theta = np.radians(angle)
+        along = xx * np.cos(theta) + yy * np.sin(theta)
+        across = -xx * np.sin(theta) + yy * np.cos(theta)
+        kernel = np.exp(-0.5 * ((along / sigma_along) ** 2 + (across / sigma_across) ** 2))
+        full = np.zeros(shape)
+        full[: 2 * radius + 1, : 2 * radius + 1] = kernel / kernel.sum()
+        spectra.append(fft.rfft2(np.roll(full, (-radius, -radius), axis=(0, 1))))
+    return np.stack(spectra).astype(np.complex64)
+
+
+def change_scores(images: np.ndarray) -> np.ndarray:
+    """change_score() of each layer of one job in order, each against the ones before; NaN where none."""
+    images = np.asarray(images, dtype=np.float32)
+    signatures = parts_signature(images)
+    frames = [change_frame(image) for image in images]
+    scores = np.full(len(images), np.nan)
+    for t in range(len(images)):
+        earlier = [(i, signatures[i], frames[i]) for i in range(max(0, t - DEPTH), t)]
+        result = change_score(frames[t], change_chain(t, signatures[t], earlier))
+        if result is not None:
+            scores[t] = result.score
+    return scores
+
+
+@dataclass(frozen=True)
+class ChangeCalibration:
+    """Where the change score of good layers sits (`baseline`, their median) and the threshold."""
+
+    baseline: float
+    threshold: float
+
+
+def change_calibrate(scores: np.ndarray) -> ChangeCalibration | None:
+    """The channel's calibration from good held-out jobs' change scores (NaNs ignored): a Gumbel
+    tail at CHANGE_TARGET_FPR. None where there are too few scores to fit its tail."""
+    values = np.asarray(scores, dtype=np.float64)
+    values = values[~np.isnan(values)]
+    if len(values) < MIN_CHANGE_SCORES:
+        return None
+    threshold = calibrate_gumbel_tail(values, target_fpr=CHANGE_TARGET_FPR).threshold
+    return ChangeCalibration(baseline=float(np.median(values)), threshold=float(threshold))

@@ -1,0 +1,112 @@
+import numpy as np
+import pytest
+
+from ml.change import (
+    DEPTH,
+    MIN_CHANGE_SCORES,
+    MIN_REFERENCES,
+    change_calibrate,
+    change_chain,
+    change_frame,
+    change_score,
+    change_scores,
+    parts_signature,
+    same_parts,
+)
+from ml.synthetic import generate_job
+
+ONSET = 10
+
+
+def job_images(**kwargs) -> np.ndarray:
+    return np.stack([layer.image for layer in generate_job(**kwargs)]).astype(np.float32) / 255.0
+
+
+@pytest.fixture(scope="module")
+def streak_job() -> np.ndarray:
+    """One layout; a faint recoater streak (8.7 grey levels, about the powder grain's) appears on layer 10 and stays."""
+    return job_images(
+        seed=19, n_layers=14, machine_seed=3, group_length=40, defects={ONSET: "streak"}, defect_persistence=10
+    )
+
+
+@pytest.fixture(scope="module")
+def streak_scores(streak_job) -> np.ndarray:
+    return change_scores(streak_job)
+
+
+def test_it_finds_a_defect_that_appears_and_stays_but_not_grain_exposure_or_camera_shift(streak_scores):
+    before = streak_scores[MIN_REFERENCES:ONSET]
+    assert not np.isnan(before).any()
+    assert streak_scores[ONSET:].min() > 1.5 * before.max()
+
+
+def test_it_sees_a_persistent_defect_more_clearly_with_every_layer_it_lasts(streak_scores):
+    assert np.all(np.diff(streak_scores[ONSET:]) > 0)
+
+
+def test_it_dates_the_change_by_the_lag_that_scored_highest(streak_job):
+    frames = [change_frame(image) for image in streak_job]
+    signatures = parts_signature(streak_job)
+    t = ONSET + 2
+    earlier = [(i, signatures[i], frames[i]) for i in range(t - DEPTH, t)]
+    result = change_score(frames[t], change_chain(t, signatures[t], earlier))
+    assert result.lag == 3  # the last 3 layers (10, 11 and 12) show it
+    peak = np.unravel_index(np.argmax(result.map), result.map.shape)
+    assert result.map[peak] == pytest.approx(result.map.max())
+
+
+def test_it_starts_over_where_the_parts_change():
+    scores = change_scores(job_images(seed=8, n_layers=12, machine_seed=3, group_length=6))
+    # A layout's first MIN_REFERENCES layers have too few of its layers before them; the rest are scored.
+    blind = [first + i for first in (0, 6) for i in range(MIN_REFERENCES)]
+    assert np.isnan(scores[blind]).all()
+    assert not np.isnan(np.delete(scores, blind)).any()
+
+
+def test_parts_signatures_tell_a_new_layout_from_the_same_one_under_other_grain_and_lighting():
+    images = job_images(seed=8, n_layers=7, machine_seed=3, group_length=6)
+    signatures = parts_signature(images)
+    assert same_parts(signatures[4], signatures[5])
+    assert not same_parts(signatures[5], signatures[6])
+
+
+def test_the_chain_stops_at_a_missing_layer():
+    signature = np.ones(4, dtype=np.float32) / 2
+    frame = np.zeros((2, 2), dtype=np.float32)
+    earlier = [(9, signature, frame + 9), (8, signature, frame + 8), (6, signature, frame + 6)]
+    assert [f[0, 0] for f in change_chain(10, signature, earlier)] == [9, 8]
+
+
+def test_it_has_no_score_without_enough_previous_layers_of_the_layout(streak_job):
+    frames = [change_frame(image) for image in streak_job[:MIN_REFERENCES]]
+    assert change_score(frames[-1], frames[-2::-1]) is None
+
+
+def test_the_calibration_needs_enough_held_out_scores():
+    assert change_calibrate(np.full(MIN_CHANGE_SCORES - 1, 5.0)) is None
+
+
+def test_the_calibration_puts_the_threshold_beyond_the_good_layers_and_the_baseline_among_them():
+    scores = np.concatenate([5 + np.random.default_rng(0).gumbel(0, 0.4, 200), [np.nan] * 5])
+    calibration = change_calibrate(scores)
+    assert np.nanmax(scores) < calibration.threshold < 10
+    assert calibration.baseline == pytest.approx(np.nanmedian(scores))
+
+
+def test_on_real_frames_a_painted_streak_stands_out_beyond_anything_the_good_frames_showed():
+    from PIL import Image
+
+    from ml.preprocess import preprocess_batch
+    from ml.synthetic.on_frames import paint_on_frame
+    from tests.ml.helpers import PBLM
+
+    paths = sorted((PBLM / "good").glob("No_Defect_*.jpg"))  # consecutive layers of one build
+    frames = preprocess_batch(np.asarray(Image.open(path).convert("L")) for path in paths)
+    good = change_scores(frames)
+    streaked = frames.copy()
+    for i in range(8, len(frames)):  # the same streak, from frame 8 on
+        streaked[i] = paint_on_frame(frames[i], "streak", np.random.default_rng(1))[0]
+    scores = change_scores(streaked)
+    assert np.all(np.diff(scores[8:11]) > 0)
+    assert scores[9:].min() > 1.5 * np.nanmax(good)
