@@ -9,6 +9,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 
@@ -25,6 +26,22 @@ if os.environ.get("LAYERWATCH_TEST_DB_NAME"):
     DATABASES["default"]["NAME"] = os.environ["LAYERWATCH_TEST_DB_NAME"]
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _redis_database_for_test_process(url: str, worker: str) -> str:
+    """Under pytest-xdist, test process gwN (and the Celery worker it starts, which inherits
+    PYTEST_XDIST_WORKER) uses the database N below the given one: each flushes its own database
+    and its worker takes only its own tasks."""
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    offset = int(worker.removeprefix("gw"))
+    if offset > base:
+        raise ValueError(f"REDIS_URL {url}: database {base} leaves no room for test process {worker}")
+    return urlunsplit(parts._replace(path=f"/{base - offset}"))
+
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    REDIS_URL = _redis_database_for_test_process(REDIS_URL, os.environ["PYTEST_XDIST_WORKER"])
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
