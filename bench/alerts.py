@@ -178,10 +178,9 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str, machin
     variants (ml.calibration_set). Then it scores later jobs of the same machine, with their own
     part layouts: good ones, and six with persistent defects of every kind. It records the
     per-layer scores, the alert scores the product's rules judge, with the change channel
-    calibrated on the held-out jobs scored in order, as apps.scoring.training does, and the
+    calibrated on the earlier jobs scored in order, as apps.scoring.training does, and the
     layout-baseline sequential variant (ml.sequence), calibrated on the held-out jobs.
-    `holdout="random"` holds out random layers instead (the procedure before; the change channel
-    then stays off).
+    `holdout="random"` holds out random layers instead (the procedure before).
     """
     from ml.alert_score import alert_score_combine
     from ml.calibration import calibrate, holdout_split
@@ -212,9 +211,10 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str, machin
     # What the product's alert rules judge: the alert score (apps.scoring.alert_channels).
     top_fraction = scorer.score_top_fraction()
 
-    def sequences(stack: np.ndarray, threshold: float | None = None) -> tuple:
+    def sequences(stack: np.ndarray, threshold: float | None = None, change_threshold: float | None = None) -> tuple:
         """Per-layer scores, the layout-baseline variant and layout memory (ml.sequence; the
-        per-layer `threshold` decides which layers it learns from), and the change channel (ml.change)."""
+        per-layer `threshold` decides which layers it learns from), and the change channel
+        (ml.change; its threshold decides which layers are its references)."""
         result = scorer.score(stack)
         memory = None
         if top_fraction is not None:
@@ -226,19 +226,21 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str, machin
                 threshold=threshold,
             )
         baseline = layout_baseline_residual(result.heatmaps, same_layout(stack))
-        return result.scores, baseline, memory, change_scores(stack)
+        return result.scores, baseline, memory, change_scores(stack, change_threshold)
 
     # As the product: the held-out layers, padded with benign variants of them (calibration_set).
     calibration = calibrate(scorer.score(calibration_set(pool[held], seed=0)).scores, target_fpr=0.01)
     threshold = calibration.threshold
-    variants, change_calibration = {}, None
+    # As apps.scoring.training: on every earlier job, each scored in order (it learns nothing from them).
+    change_calibration = change_calibrate(
+        np.concatenate([change_scores(pool[k * PAST_LAYERS : (k + 1) * PAST_LAYERS]) for k in range(len(PAST_JOBS))])
+    )
+    variants = {}
     if holdout == "jobs":  # held out as whole jobs, they are sequences the variants can run on
         by_job = [[p for p in held if jobs[p] == job] for job in dict.fromkeys(jobs[p] for p in held)]
         held_sequences = [sequences(pool[positions], threshold) for positions in by_job]
         baseline = np.concatenate([baseline for _, baseline, _, _ in held_sequences])
         variants["layout baseline"] = calibrate(baseline[~np.isnan(baseline)], target_fpr=0.01).threshold
-        # As apps.scoring.training.
-        change_calibration = change_calibrate(np.concatenate([change for *_, change in held_sequences]))
 
     def judged_by(layer, memory, change, *, channels: tuple[str, ...]) -> np.ndarray:
         """The alert score (ml.alert_score) from the given channels, normalised by the per-layer threshold."""
@@ -258,7 +260,8 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str, machin
 
     def scored(seed: int, **kwargs) -> dict[str, np.ndarray]:
         job = generate_job(seed=seed, n_layers=RECORD_LAYERS, machine_seed=machine, **kwargs)
-        layer, baseline, memory, change = sequences(images(job), threshold)
+        change_threshold = None if change_calibration is None else change_calibration.threshold
+        layer, baseline, memory, change = sequences(images(job), threshold, change_threshold)
         out = {"per-layer": layer / threshold}
         if change_calibration is not None:
             out["change"] = judged_by(layer, None, change, channels=("change",))  # never below 0
@@ -324,24 +327,20 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str, machin
 def record_change_scores(out: Path, machine: int = RECORD_MACHINE) -> None:
     """Records the change channel alone (ml.change; no scorer, no training: minutes on a CPU).
 
-    The same jobs as record_scores: the channel is calibrated on the earlier jobs that
-    ml.calibration.holdout_split holds out, as apps.scoring.training does, then scores the later
-    good and defect jobs. It compares images only, so other synthetic machines are quick to check.
+    The same jobs as record_scores: the channel is calibrated on the earlier jobs, as
+    apps.scoring.training does, then scores the later good and defect jobs. It compares images
+    only, so other synthetic machines are quick to check.
     """
     from ml.alert_score import alert_score_combine
-    from ml.calibration import holdout_split
     from ml.change import change_calibrate, change_scores
     from ml.preprocess import preprocess_batch
     from ml.synthetic import DEFECT_KINDS, generate_job
 
-    def scored(seed: int, n_layers: int = RECORD_LAYERS, **kwargs) -> np.ndarray:
+    def scored(seed: int, n_layers: int = RECORD_LAYERS, threshold: float | None = None, **kwargs) -> np.ndarray:
         job = generate_job(seed=seed, n_layers=n_layers, machine_seed=machine, **kwargs)
-        return change_scores(preprocess_batch(layer.image for layer in job))
+        return change_scores(preprocess_batch(layer.image for layer in job), threshold)
 
-    jobs = [s for s in PAST_JOBS for _ in range(PAST_LAYERS)]
-    _, held = holdout_split(jobs, [i for _ in PAST_JOBS for i in range(PAST_LAYERS)], HOLDOUT_FRACTION, seed=0)
-    held_jobs = sorted({jobs[p] for p in held})
-    calibration = change_calibrate(np.concatenate([scored(s, PAST_LAYERS) for s in held_jobs]))
+    calibration = change_calibrate(np.concatenate([scored(s, PAST_LAYERS) for s in PAST_JOBS]))
 
     def normalised(scores: np.ndarray) -> list[float]:
         """As the alert score's change channel: 0 at the baseline, 1 at the threshold."""
@@ -360,10 +359,12 @@ def record_change_scores(out: Path, machine: int = RECORD_MACHINE) -> None:
             for v in scores
         ]
 
-    good = [normalised(scored(seed)) for seed in GOOD_JOBS]
+    good = [normalised(scored(seed, threshold=calibration.threshold)) for seed in GOOD_JOBS]
     onsets = {seed: defect_onsets(seed) for seed in DEFECT_JOBS}
     defect_jobs = {
-        seed: normalised(scored(seed, defects=onsets[seed], defect_persistence=RECORD_PERSISTENCE))
+        seed: normalised(
+            scored(seed, threshold=calibration.threshold, defects=onsets[seed], defect_persistence=RECORD_PERSISTENCE)
+        )
         for seed in DEFECT_JOBS
     }
     defects = {

@@ -7,7 +7,7 @@ One synthetic machine. The scorer trains on the machine's earlier jobs less a he
 apps.scoring.training does (ml.calibration.holdout_split); every variant's threshold is
 calibrated on that held-out job at 1% FPR (calibrate(), the product's rule), except layout
 memory, which the product judges against the per-layer threshold, and the change channel
-(ml.change), which ml.change.change_calibrate calibrates as the product does. "alert score" is
+(ml.change), which ml.change.change_calibrate calibrates on all the earlier jobs, as the product does. "alert score" is
 what the product's alert rules judge: the higher of the two channels, each over its own
 threshold (ml.alert_score). Test jobs are later
 jobs of the same machine (new part layouts) with defects of random kinds that persist for
@@ -76,7 +76,8 @@ def variants(scorer, images: np.ndarray, thresholds: dict | None = None) -> dict
         "spatial persistence": spatial_persistence(result.heatmaps),
         "previous-layer residual": residual,
         "layout-baseline heatmap": layout_baseline_residual(result.heatmaps, same_layout(images)),
-        "change": change_scores(images),
+        # Its threshold decides which layers are its references, as in the product.
+        "change": change_scores(images, thresholds.get("change") if thresholds else None),
     }
     if scorer.score_top_fraction() is not None:
         # The product's alert channels (apps.scoring.alert_channels).
@@ -154,7 +155,10 @@ def main() -> None:
         thresholds[name] = calibrate(values[~np.isnan(values)], target_fpr=TARGET_FPR).threshold
     # Both parts of these are already over their own threshold.
     thresholds["max(per-layer, prev.)"] = thresholds["baseline, else per-layer"] = 1.0
-    change = change_calibrate(np.concatenate(calibration["change"]))  # as apps.scoring.training does
+    # As apps.scoring.training does: on every earlier job, each scored in order (it learns nothing from them).
+    change = change_calibrate(
+        np.concatenate([change_scores(pool[k * past_layers : (k + 1) * past_layers]) for k in range(len(past_jobs))])
+    )
     if change is not None:  # else too few: the 1% point, and no alert score
         thresholds["change"], thresholds["change baseline"] = change.threshold, change.baseline
         thresholds["alert score"] = 1.0  # each channel is already over its own threshold

@@ -3,11 +3,12 @@
 Every scored layer leaves its standardised frame and parts signature on its LayerScore, so the
 layers after it can be lined up with it; they are cleared once no later layer compares with them.
 A layer whose previous layers are not scored yet (out of order, or in another worker's batch)
-finds a shorter chain, or none, and is judged by the other channels.
+finds a shorter chain, or none, and is judged by the other channels. A layer whose change passed
+the threshold is not a reference for the layers after it (see ml.change.change_score).
 """
 
 from apps.layers.models import Layer
-from apps.scoring.models import ModelVersion
+from apps.scoring.models import LayerScore, ModelVersion
 from apps.scoring.traces import encode_array, traces_before, traces_clear
 from ml.change import DEPTH, ChangeResult, change_chain, change_frame, change_score, parts_signature
 from ml.preprocess import IMAGE_SIZE
@@ -25,13 +26,28 @@ def change_fields(*, layer: Layer, version: ModelVersion, image) -> tuple[Change
     earlier = traces_before(
         layer=layer, version=version, depth=DEPTH, key="parts_signature", trace="change_frame", shape=_FRAME_SHAPE
     )
-    result = change_score(frame, change_chain(layer.index, signature, earlier))
+    flagged = _flagged_indexes(layer=layer, version=version)
+    chain = change_chain(layer.index, signature, [(i, key, (f, i in flagged)) for i, key, f in earlier])
+    result = change_score(frame, [f for f, _ in chain], [flag for _, flag in chain])
     fields = {
         "change_frame": encode_array(frame),
         "parts_signature": encode_array(signature),
         "change_score": None if result is None else result.score,
     }
     return result, fields
+
+
+def _flagged_indexes(*, layer: Layer, version: ModelVersion) -> set[int]:
+    """The job's layers within DEPTH before `layer` whose change score passed the threshold."""
+    return set(
+        LayerScore.objects.filter(
+            model_version=version,
+            layer__job_id=layer.job_id,
+            layer__index__gte=layer.index - DEPTH,
+            layer__index__lt=layer.index,
+            change_score__gt=version.change_threshold,
+        ).values_list("layer__index", flat=True)
+    )
 
 
 def change_prune(*, layer: Layer, version: ModelVersion) -> None:

@@ -38,7 +38,7 @@ class ModelVersion(models.Model):
     # outputs; then scores are its P(defective) and `threshold` is on that probability.
     head = models.JSONField(null=True, blank=True)
     # The alert rules' change channel's calibration (ml.change.change_calibrate), fitted on the
-    # held-out jobs scored in order: its threshold, and the baseline good layers sit at. None where
+    # good jobs scored in order: its threshold, and the baseline good layers sit at. None where
     # there were too few: the channel is then off.
     change_threshold = models.FloatField(null=True, blank=True)
     change_baseline = models.FloatField(null=True, blank=True)

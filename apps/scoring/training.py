@@ -20,7 +20,7 @@ from apps.scoring.selectors import defective_layers, training_layers
 from ml.artifacts import file_sha256
 from ml.calibration import calibrate, calibrate_f1_sweep, holdout_split, sample_runs
 from ml.calibration_set import calibration_set
-from ml.change import MIN_CHANGE_SCORES, MIN_REFERENCES, change_calibrate, change_scores
+from ml.change import MIN_CHANGE_SCORES, MIN_REFERENCES, ChangeCalibration, change_calibrate, change_scores
 from ml.evaluation import evaluate
 from ml.groups import embed_layers
 from ml.preprocess import preprocess
@@ -103,8 +103,7 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
     if not ids:
         raise NotEnoughLayers(f"Machine {machine.name} has no layers to train on.")
     if len(ids) > settings.LAYERWATCH_MAX_TRAINING_LAYERS:
-        # In runs of consecutive layers, so that the held-out layers still hold sequences to
-        # calibrate the change channel on.
+        # In runs of consecutive layers: the change channel is calibrated on sequences.
         limit = settings.LAYERWATCH_MAX_TRAINING_LAYERS
         rows = list(candidates.values_list("pk", "job_id", "index"))
         kept = sample_runs([job for _, job, _ in rows], [index for *_, index in rows], limit, seed=seed)
@@ -175,18 +174,12 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
             metrics["calibration"] = {"method": method, "cross_validated": True}
 
     version.change_threshold = version.change_baseline = None
-    if holdout_ids:
-        # The change channel compares images, not the scorer's output: it serves every scorer and head.
-        runs = _held_out_runs([layers[i] for i in calibration_ids])
-        # A run's first MIN_REFERENCES layers have nothing to compare with: where the runs cannot
-        # leave enough scores for a tail (an archive of single layers), skip scoring them at all.
-        if sum(max(0, len(run) - MIN_REFERENCES) for run in runs) < MIN_CHANGE_SCORES:
-            runs = []
-        change = change_calibrate(np.concatenate([change_scores(good_images[run]) for run in runs] or [np.empty(0)]))
-        if change is not None:
-            version.change_threshold, version.change_baseline = change.threshold, change.baseline
-        metrics["calibration"]["change_threshold"] = version.change_threshold
-        metrics["calibration"]["change_baseline"] = version.change_baseline
+    change = _change_calibration([layers[i] for i in ids], seed)
+    if change is not None:
+        version.change_threshold, version.change_baseline = change.threshold, change.baseline
+    metrics["calibration"]["change_threshold"] = version.change_threshold
+    metrics["calibration"]["change_baseline"] = version.change_baseline
+    metrics["calibration"]["change_n_scores"] = None if change is None else change.n_scores
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.keras"
@@ -221,13 +214,30 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
     return version
 
 
-def _held_out_runs(held_out: list[Layer]) -> list[list[int]]:
-    """Positions in `held_out` of each unbroken run of one job's consecutive layers, in order: the
-    sequences the alert channels are calibrated on, as scoring sees them."""
-    order = sorted(range(len(held_out)), key=lambda p: (held_out[p].job_id, held_out[p].index))
+def _change_calibration(good: list[Layer], seed: int) -> ChangeCalibration | None:
+    """The change channel's calibration on the good layers' runs of consecutive layers, each
+    scored in order as scoring sees them, at most LAYERWATCH_MAX_CHANGE_CALIBRATION_LAYERS of them.
+
+    It compares images, not the scorer's output: it serves every scorer and head, and since it
+    learns nothing from these layers, the training layers serve as well as the held-out ones.
+    """
+    limit = settings.LAYERWATCH_MAX_CHANGE_CALIBRATION_LAYERS
+    picked = sample_runs([layer.job_id for layer in good], [layer.index for layer in good], limit, seed=seed)
+    good = [good[p] for p in picked]
+    runs = _runs(good)
+    # A run's first MIN_REFERENCES layers have nothing to compare with: where the runs cannot leave
+    # enough scores for a tail (an archive of single layers), skip scoring them at all.
+    if sum(max(0, len(run) - MIN_REFERENCES) for run in runs) < MIN_CHANGE_SCORES:
+        return None
+    return change_calibrate(np.concatenate([change_scores(_load_arrays([good[p] for p in run])) for run in runs]))
+
+
+def _runs(layers: list[Layer]) -> list[list[int]]:
+    """Positions in `layers` of each unbroken run of one job's consecutive layers, in order."""
+    order = sorted(range(len(layers)), key=lambda p: (layers[p].job_id, layers[p].index))
     runs: list[list[int]] = []
     for position in order:
-        layer, before = held_out[position], held_out[runs[-1][-1]] if runs else None
+        layer, before = layers[position], layers[runs[-1][-1]] if runs else None
         if before is not None and (before.job_id, before.index + 1) == (layer.job_id, layer.index):
             runs[-1].append(position)
         else:

@@ -109,6 +109,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 LAYERWATCH_REQUEUE_AFTER_SECONDS = int(os.environ.get("LAYERWATCH_REQUEUE_AFTER_SECONDS", 600))
 # Training reads at most this many layers; a first customer archive has ~45k.
 LAYERWATCH_MAX_TRAINING_LAYERS = int(os.environ.get("LAYERWATCH_MAX_TRAINING_LAYERS", 4000))
+# The change channel's calibration scores this many good layers in order, at about 0.2 s each on a CPU core.
+LAYERWATCH_MAX_CHANGE_CALIBRATION_LAYERS = int(os.environ.get("LAYERWATCH_MAX_CHANGE_CALIBRATION_LAYERS", 1500))
 LAYERWATCH_TARGET_FPR = float(os.environ.get("LAYERWATCH_TARGET_FPR", 0.01))
 
 # Alert notifications: a slow receiver costs at most the timeout per attempt, on the default queue.

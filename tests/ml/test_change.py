@@ -45,6 +45,24 @@ def test_it_sees_a_persistent_defect_more_clearly_with_every_layer_it_lasts(stre
     assert np.all(np.diff(streak_scores[ONSET:]) > 0)
 
 
+def test_layers_over_the_threshold_are_not_references_so_the_clean_powder_after_a_defect_is_no_change():
+    lasts = 8
+    images = job_images(
+        seed=19, n_layers=ONSET + lasts + 6, machine_seed=3, group_length=40, defects={ONSET: "streak"},
+        defect_persistence=lasts,
+    )
+    unflagged = change_scores(images)
+    threshold = (unflagged[MIN_REFERENCES:ONSET].max() + unflagged[ONSET : ONSET + 4].min()) / 2
+    scores = change_scores(images, threshold)
+    during, after = scores[ONSET : ONSET + lasts], scores[ONSET + lasts :]
+    assert during[:4].min() > threshold
+    # Once every layer within reach before it shows the streak, there is no clean reference left.
+    assert np.all(np.isnan(during[4:]) | (during[4:] > threshold))
+    # Compared with references that show the streak, the clean powder after it looked changed.
+    assert np.nanmax(unflagged[ONSET + lasts :]) > threshold
+    assert np.nanmax(after) < threshold and not np.isnan(after[-1])
+
+
 def test_it_dates_the_change_by_the_lag_that_scored_highest(streak_job):
     frames = [change_frame(image) for image in streak_job]
     signatures = parts_signature(streak_job)

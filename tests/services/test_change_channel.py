@@ -8,11 +8,15 @@ from apps.alerts.models import Alert, Severity
 from apps.alerts.services import alert_rules_evaluate
 from apps.scoring.models import LayerScore
 from ml.alert_score import CHANGE
-from ml.change import DEPTH, MIN_REFERENCES
+from ml.change import DEPTH, LAGS, MIN_REFERENCES
 from tests.images import layer_array
 from tests.services.test_layout_memory import ingest, scored
 
 SPOTTED_FROM = 12  # past the alert rules' warm-up of 10 layers
+SPOTTED_UNTIL = 16
+# Lag j compares the last j layers with the ones before: until the spotted layers have left the
+# last max(LAGS) layers, they still show among them.
+CLEAN_AGAIN = SPOTTED_UNTIL + max(LAGS) - 1
 
 
 def faint_spot(array: np.ndarray) -> np.ndarray:
@@ -22,12 +26,24 @@ def faint_spot(array: np.ndarray) -> np.ndarray:
     return np.clip(spotted, 0, 255).astype(np.uint8)
 
 
-def job(machine, n: int = 15, spotted_from: int | None = None) -> list[LayerScore]:
-    """n layers of one part layout, each with its own grain; from `spotted_from` on with the spot."""
+def job(
+    machine, n: int = 15, spotted_from: int | None = None, spotted_until: int | None = None, *, evaluate: bool = False
+) -> list[LayerScore]:
+    """n layers of one part layout, each with its own grain; the spot on layers `spotted_from` up
+    to `spotted_until` (or the end). With `evaluate`, layer by layer, each followed by the alert
+    rules, as the workers do."""
     arrays = [layer_array(i, 128) for i in range(n)]
     if spotted_from is not None:
-        arrays[spotted_from:] = [faint_spot(array) for array in arrays[spotted_from:]]
-    return scored([ingest(machine, i, array) for i, array in enumerate(arrays)])
+        spotted = slice(spotted_from, spotted_until)
+        arrays[spotted] = [faint_spot(array) for array in arrays[spotted]]
+    if not evaluate:
+        return scored([ingest(machine, i, array) for i, array in enumerate(arrays)])
+    scores = []
+    for i, array in enumerate(arrays):
+        (score,) = scored([ingest(machine, i, array)])
+        alert_rules_evaluate(layer_id=score.layer_id)
+        scores.append(score)
+    return scores
 
 
 @pytest.fixture
@@ -48,17 +64,17 @@ def test_it_scores_change_once_the_layout_has_enough_previous_layers_and_new_gra
     assert all(s.alert_score < s.threshold for s in scores)
 
 
-def test_a_faint_spot_that_appears_and_stays_alerts_through_the_change_channel(watched):
-    scores = job(watched, spotted_from=SPOTTED_FROM)
-    before, spotted = scores[:SPOTTED_FROM], scores[SPOTTED_FROM:]
+def test_a_faint_spot_alerts_through_the_change_channel_while_it_lasts_and_not_once_it_is_gone(watched):
+    scores = job(watched, n=CLEAN_AGAIN + 2, spotted_from=SPOTTED_FROM, spotted_until=SPOTTED_UNTIL, evaluate=True)
+    before, spotted = scores[:SPOTTED_FROM], scores[SPOTTED_FROM:SPOTTED_UNTIL]
     assert all(not s.anomalous for s in scores)  # the per-layer threshold is out of reach here
     assert all(s.alert_channel == CHANGE and s.alert_score > s.threshold for s in spotted)
     assert all(s.alert_score < s.threshold for s in before)
-    for score in scores:
-        alert_rules_evaluate(layer_id=score.layer_id)
+    # The spotted layers are not references for the ones after them: clean powder is no change.
+    assert all(s.alert_score < s.threshold for s in scores[CLEAN_AGAIN:])
     alert = Alert.objects.get()
     assert alert.severity == Severity.CRITICAL
-    assert set(alert.layers.values_list("index", flat=True)) <= set(range(SPOTTED_FROM, len(scores)))
+    assert set(alert.layers.values_list("index", flat=True)) <= set(range(SPOTTED_FROM, CLEAN_AGAIN))
 
 
 def test_without_a_change_threshold_the_channel_is_off(printer, install_model):

@@ -15,6 +15,7 @@ from apps.scoring.training import (
 )
 from ml.artifacts import file_sha256
 from ml.calibration_set import MIN_CALIBRATION_LAYERS
+from ml.change import MIN_CHANGE_SCORES, MIN_REFERENCES
 from ml.synthetic import generate_job, generate_layers
 
 pytestmark = pytest.mark.django_db
@@ -124,24 +125,29 @@ def test_it_holds_out_a_whole_job_to_calibrate_on(printer):
     assert not set(held.values_list("job", flat=True)) & set(trained.values_list("job", flat=True))
 
 
-def test_it_calibrates_the_alert_change_channel_on_a_held_out_job_scored_in_order(printer):
+def test_it_calibrates_the_alert_change_channel_on_every_good_job_scored_in_order(printer):
     for job in ("A", "B", "C"):
         for i, synthetic in enumerate(generate_job(seed=ord(job), n_layers=36, machine_seed=1)):
             layer_ingest(machine=printer.machine, job_id=job, index=i, data=png_bytes(synthetic.image), enqueue=False)
     version = train(printer.machine)
     assert len(version.training_set["holdout_layer_ids"]) == 36  # one whole job
     assert version.change_threshold > version.change_baseline > 0
-    assert version.metrics["calibration"]["change_threshold"] == version.change_threshold
+    calibration = version.metrics["calibration"]
+    assert calibration["change_threshold"] == version.change_threshold
+    # It learns nothing from them: the training jobs serve as well as the held-out one.
+    assert calibration["change_n_scores"] > 2 * 36
 
 
-def test_a_held_out_set_too_short_for_a_tail_leaves_the_change_channel_off(printer):
-    add_layers(printer.machine, 10)  # two held-out layers
+def test_runs_too_short_for_a_tail_leave_the_change_channel_off(printer):
+    add_layers(printer.machine, 10)
     version = train(printer.machine)
     assert version.change_threshold is None and version.change_baseline is None
+    assert version.metrics["calibration"]["change_n_scores"] is None
 
 
-def test_a_capped_training_set_keeps_the_sequences_the_change_channel_is_calibrated_on(printer, settings):
+def test_capped_training_and_calibration_sets_keep_the_sequences_the_change_channel_is_calibrated_on(printer, settings):
     settings.LAYERWATCH_MAX_TRAINING_LAYERS = 120  # of 200: drawn as three runs of 40, not as scattered layers
+    settings.LAYERWATCH_MAX_CHANGE_CALIBRATION_LAYERS = 40  # one run of them
     for job in "ABCDE":
         for i, synthetic in enumerate(generate_job(seed=ord(job), n_layers=40, group_length=40, machine_seed=1)):
             layer_ingest(machine=printer.machine, job_id=job, index=i, data=png_bytes(synthetic.image), enqueue=False)
@@ -151,6 +157,7 @@ def test_a_capped_training_set_keeps_the_sequences_the_change_channel_is_calibra
     assert held.count() == 40 and held.values("job").distinct().count() == 1
     # The channel compares images, not a model's output: it serves the seed, which has no layout memory.
     assert version.scorer == "seed" and version.change_threshold > 0
+    assert MIN_CHANGE_SCORES <= version.metrics["calibration"]["change_n_scores"] <= 40 - MIN_REFERENCES
 
 
 def test_the_demos_training_archive_turns_the_change_channel_on(printer):
