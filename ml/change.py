@@ -65,10 +65,12 @@ _SPREAD_STRIDE = 4  # every 4th pixel each way estimates a filtered map's spread
 SAME_PARTS = 0.6
 _BLOCK, _SIGNATURE_MARGIN, _SIGNATURE_HIGHPASS = 8, 16, 3.0
 # The channel's per-layer false-positive target. The Gumbel tail fitted to good layers' scores sits
-# below what a few of them reach on some machines (synthetic machine 7: heavier tails, from the
-# parts' surface), so the threshold is never below their rank quantile at CHANGE_FLOOR_FPR either.
+# below what several of them reach on some machines (synthetic machine 7: heavier tails, from the
+# parts' surface), so the threshold is never below the CHANGE_FLOOR_RANK-th highest good score
+# either: one that three good layers passed is too low, and a defect or two among the calibration
+# layers does not move it.
 CHANGE_TARGET_FPR = 0.001
-CHANGE_FLOOR_FPR = 0.002
+CHANGE_FLOOR_RANK = 3
 MIN_CHANGE_SCORES = 30
 
 
@@ -272,9 +274,8 @@ class ChangeCalibration:
 
 def change_calibrate(scores: np.ndarray) -> ChangeCalibration | None:
     """The channel's calibration from good jobs' change scores, each job scored in order (NaNs
-    ignored): a Gumbel tail at CHANGE_TARGET_FPR, and never below the scores' rank quantile at
-    CHANGE_FLOOR_FPR (which a defect or two among many layers does not move). None where there are
-    too few scores to fit the tail.
+    ignored): a Gumbel tail at CHANGE_TARGET_FPR, never below the CHANGE_FLOOR_RANK-th highest
+    score. None where there are too few scores to fit the tail.
 
     The channel learns nothing from the layers it is calibrated on, so every good job serves,
     not only the ones held out from the scorer's training."""
@@ -283,5 +284,5 @@ def change_calibrate(scores: np.ndarray) -> ChangeCalibration | None:
     if len(values) < MIN_CHANGE_SCORES:
         return None
     gumbel = calibrate_gumbel_tail(values, target_fpr=CHANGE_TARGET_FPR).threshold
-    threshold = max(gumbel, float(np.quantile(values, 1 - CHANGE_FLOOR_FPR)))
+    threshold = max(gumbel, float(np.sort(values)[-CHANGE_FLOOR_RANK]))
     return ChangeCalibration(baseline=float(np.median(values)), threshold=float(threshold), n_scores=len(values))

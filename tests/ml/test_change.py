@@ -110,6 +110,15 @@ def test_the_calibration_puts_the_threshold_beyond_the_good_layers_and_the_basel
     calibration = change_calibrate(scores)
     assert np.nanmax(scores) < calibration.threshold < 10
     assert calibration.baseline == pytest.approx(np.nanmedian(scores))
+    assert calibration.n_scores == 200
+
+
+def test_the_threshold_is_never_below_what_three_good_layers_reached_but_two_outliers_do_not_move_it():
+    scores = 5 + np.random.default_rng(0).gumbel(0, 0.4, 200)
+    heavy = np.concatenate([scores, [9.0, 9.5, 9.8]])  # a tail heavier than Gumbel's
+    assert change_calibrate(heavy).threshold == pytest.approx(9.0)
+    with_defects = np.concatenate([scores, [30.0, 40.0]])
+    assert change_calibrate(with_defects).threshold < 30
 
 
 def test_on_real_frames_a_painted_streak_stands_out_beyond_anything_the_good_frames_showed():
