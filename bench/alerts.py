@@ -185,7 +185,7 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str, machin
     from ml.alert_score import alert_score_combine
     from ml.calibration import calibrate, holdout_split
     from ml.calibration_set import calibration_set
-    from ml.change import change_calibrate, change_scores
+    from ml.change import change_calibrate_jobs, change_scores
     from ml.groups import embed_layers
     from ml.preprocess import preprocess_batch
     from ml.scorers import get_scorer_class
@@ -232,14 +232,15 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str, machin
     calibration = calibrate(scorer.score(calibration_set(pool[held], seed=0)).scores, target_fpr=0.01)
     threshold = calibration.threshold
     # As apps.scoring.training: on every earlier job, each scored in order (it learns nothing from them).
-    change_calibration = change_calibrate(
-        np.concatenate([change_scores(pool[k * PAST_LAYERS : (k + 1) * PAST_LAYERS]) for k in range(len(PAST_JOBS))])
+    change_calibration = change_calibrate_jobs(
+        pool[k * PAST_LAYERS : (k + 1) * PAST_LAYERS] for k in range(len(PAST_JOBS))
     )
     variants = {}
     if holdout == "jobs":  # held out as whole jobs, they are sequences the variants can run on
         by_job = [[p for p in held if jobs[p] == job] for job in dict.fromkeys(jobs[p] for p in held)]
-        held_sequences = [sequences(pool[positions], threshold) for positions in by_job]
-        baseline = np.concatenate([baseline for _, baseline, _, _ in held_sequences])
+        baseline = np.concatenate(
+            [layout_baseline_residual(scorer.score(pool[p]).heatmaps, same_layout(pool[p])) for p in by_job]
+        )
         variants["layout baseline"] = calibrate(baseline[~np.isnan(baseline)], target_fpr=0.01).threshold
 
     def judged_by(layer, memory, change, *, channels: tuple[str, ...]) -> np.ndarray:
@@ -332,15 +333,18 @@ def record_change_scores(out: Path, machine: int = RECORD_MACHINE) -> None:
     only, so other synthetic machines are quick to check.
     """
     from ml.alert_score import alert_score_combine
-    from ml.change import change_calibrate, change_scores
+    from ml.change import change_calibrate_jobs, change_scores
     from ml.preprocess import preprocess_batch
     from ml.synthetic import DEFECT_KINDS, generate_job
 
-    def scored(seed: int, n_layers: int = RECORD_LAYERS, threshold: float | None = None, **kwargs) -> np.ndarray:
+    def images(seed: int, n_layers: int = RECORD_LAYERS, **kwargs) -> np.ndarray:
         job = generate_job(seed=seed, n_layers=n_layers, machine_seed=machine, **kwargs)
-        return change_scores(preprocess_batch(layer.image for layer in job), threshold)
+        return preprocess_batch(layer.image for layer in job)
 
-    calibration = change_calibrate(np.concatenate([scored(s, PAST_LAYERS) for s in PAST_JOBS]))
+    def scored(seed: int, threshold: float, **kwargs) -> np.ndarray:
+        return change_scores(images(seed, **kwargs), threshold)
+
+    calibration = change_calibrate_jobs(images(s, PAST_LAYERS) for s in PAST_JOBS)
 
     def normalised(scores: np.ndarray) -> list[float]:
         """As the alert score's change channel: 0 at the baseline, 1 at the threshold."""

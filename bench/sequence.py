@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ml.alert_score import alert_score_combine  # noqa: E402
 from ml.calibration import calibrate, holdout_split  # noqa: E402
-from ml.change import change_calibrate, change_scores  # noqa: E402
+from ml.change import change_calibrate_jobs, change_scores  # noqa: E402
 from ml.evaluation import evaluate  # noqa: E402
 from ml.groups import embed_layers  # noqa: E402
 from ml.preprocess import preprocess_batch  # noqa: E402
@@ -156,9 +156,7 @@ def main() -> None:
     # Both parts of these are already over their own threshold.
     thresholds["max(per-layer, prev.)"] = thresholds["baseline, else per-layer"] = 1.0
     # As apps.scoring.training does: on every earlier job, each scored in order (it learns nothing from them).
-    change = change_calibrate(
-        np.concatenate([change_scores(pool[k * past_layers : (k + 1) * past_layers]) for k in range(len(past_jobs))])
-    )
+    change = change_calibrate_jobs(pool[k * past_layers : (k + 1) * past_layers] for k in range(len(past_jobs)))
     if change is not None:  # else too few: the 1% point, and no alert score
         thresholds["change"], thresholds["change baseline"] = change.threshold, change.baseline
         thresholds["alert score"] = 1.0  # each channel is already over its own threshold

@@ -200,8 +200,8 @@ def sample_runs(
     """Positions of at most `limit` layers, drawn as runs of up to `run_length` consecutive layers
     of one job, in random order; all of them where there are no more than `limit`.
 
-    Layers drawn one by one from a large archive are rarely next to each other, and the alert
-    channels that compare a layer with the layers before it are calibrated on held-out sequences.
+    Layers drawn one by one from a large archive are rarely next to each other, and the change
+    channel, which compares a layer with the layers before it, is calibrated on sequences.
     """
     n = len(indexes)
     if len(jobs) != n:

@@ -142,13 +142,14 @@ def change_score(frame: np.ndarray, previous: list[np.ndarray], flagged: list[bo
     for shifted in aligned.values():
         shifted[~inner] = frame[~inner]
 
-    differences = [
-        _whitened_difference(
-            np.stack([frame, *(aligned[i] for i in range(j - 1))]), np.stack([aligned[i] for i in references])
-        )
-        for j, references in plans
-    ]
-    whitened = np.stack(differences)
+    whitened = np.stack(
+        [
+            _whitened_difference(
+                np.stack([frame, *(aligned[i] for i in range(j - 1))]), np.stack([aligned[i] for i in references])
+            )
+            for j, references in plans
+        ]
+    )
     whitened[:, ~inner] = 0
     filtered = _inverse(_spectra(whitened)[None] * _kernel_spectra(_padded_shape(frame.shape))[:, None])
     sample = filtered[:, :, _MARGIN:-_MARGIN:_SPREAD_STRIDE, _MARGIN:-_MARGIN:_SPREAD_STRIDE]
@@ -270,6 +271,12 @@ class ChangeCalibration:
     baseline: float
     threshold: float
     n_scores: int
+
+
+def change_calibrate_jobs(jobs) -> ChangeCalibration | None:
+    """change_calibrate() on good jobs' images, each (n, H, W) stack of one job's consecutive
+    layers scored in order (change_scores)."""
+    return change_calibrate(np.concatenate([change_scores(images) for images in jobs] or [np.empty(0)]))
 
 
 def change_calibrate(scores: np.ndarray) -> ChangeCalibration | None:

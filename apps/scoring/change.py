@@ -8,7 +8,7 @@ the threshold is not a reference for the layers after it (see ml.change.change_s
 """
 
 from apps.layers.models import Layer
-from apps.scoring.models import LayerScore, ModelVersion
+from apps.scoring.models import ModelVersion
 from apps.scoring.traces import encode_array, traces_before, traces_clear
 from ml.change import DEPTH, ChangeResult, change_chain, change_frame, change_score, parts_signature
 from ml.preprocess import IMAGE_SIZE
@@ -24,10 +24,17 @@ def change_fields(*, layer: Layer, version: ModelVersion, image) -> tuple[Change
         return None, {}
     frame, signature = change_frame(image), parts_signature(image[None])[0]
     earlier = traces_before(
-        layer=layer, version=version, depth=DEPTH, key="parts_signature", trace="change_frame", shape=_FRAME_SHAPE
+        layer=layer,
+        version=version,
+        depth=DEPTH,
+        key="parts_signature",
+        trace="change_frame",
+        shape=_FRAME_SHAPE,
+        also=("change_score",),
     )
-    flagged = _flagged_indexes(layer=layer, version=version)
-    chain = change_chain(layer.index, signature, [(i, key, (f, i in flagged)) for i, key, f in earlier])
+    # A layer whose change passed the threshold is not a reference (ml.change.change_score).
+    flagged = [(i, key, (f, s is not None and s > version.change_threshold)) for i, key, f, s in earlier]
+    chain = change_chain(layer.index, signature, flagged)
     result = change_score(frame, [f for f, _ in chain], [flag for _, flag in chain])
     fields = {
         "change_frame": encode_array(frame),
@@ -35,19 +42,6 @@ def change_fields(*, layer: Layer, version: ModelVersion, image) -> tuple[Change
         "change_score": None if result is None else result.score,
     }
     return result, fields
-
-
-def _flagged_indexes(*, layer: Layer, version: ModelVersion) -> set[int]:
-    """The job's layers within DEPTH before `layer` whose change score passed the threshold."""
-    return set(
-        LayerScore.objects.filter(
-            model_version=version,
-            layer__job_id=layer.job_id,
-            layer__index__gte=layer.index - DEPTH,
-            layer__index__lt=layer.index,
-            change_score__gt=version.change_threshold,
-        ).values_list("layer__index", flat=True)
-    )
 
 
 def change_prune(*, layer: Layer, version: ModelVersion) -> None:

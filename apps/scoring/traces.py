@@ -32,15 +32,23 @@ def traces_clear(*, layer: Layer, version: ModelVersion, keep: int, fields: tupl
 
 
 def traces_before(
-    *, layer: Layer, version: ModelVersion, depth: int, key: str, trace: str, shape: tuple[int, ...]
-) -> list[tuple[int, np.ndarray, np.ndarray]]:
-    """(index, key, trace) of the job's layers (by this version) up to `depth` before `layer` that left
-    both fields: the `earlier` that ml.sequence.unbroken_run takes."""
+    *,
+    layer: Layer,
+    version: ModelVersion,
+    depth: int,
+    key: str,
+    trace: str,
+    shape: tuple[int, ...],
+    also: tuple[str, ...] = (),
+) -> list[tuple]:
+    """(index, key, trace, *also) of the job's layers (by this version) up to `depth` before `layer`
+    that left both arrays: the `earlier` that ml.sequence.unbroken_run takes, with the fields named
+    in `also` as they are stored."""
     rows = LayerScore.objects.filter(
         model_version=version,
         layer__job_id=layer.job_id,
         layer__index__gte=layer.index - depth,
         layer__index__lt=layer.index,
         **{f"{key}__isnull": False, f"{trace}__isnull": False},
-    ).values_list("layer__index", key, trace)
-    return [(index, decode_array(k, (-1,)), decode_array(t, shape)) for index, k, t in rows]
+    ).values_list("layer__index", key, trace, *also)
+    return [(index, decode_array(k, (-1,)), decode_array(t, shape), *rest) for index, k, t, *rest in rows]

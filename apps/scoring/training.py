@@ -20,7 +20,7 @@ from apps.scoring.selectors import defective_layers, training_layers
 from ml.artifacts import file_sha256
 from ml.calibration import calibrate, calibrate_f1_sweep, holdout_split, sample_runs
 from ml.calibration_set import calibration_set
-from ml.change import MIN_CHANGE_SCORES, MIN_REFERENCES, ChangeCalibration, change_calibrate, change_scores
+from ml.change import MIN_CHANGE_SCORES, MIN_REFERENCES, ChangeCalibration, change_calibrate_jobs
 from ml.evaluation import evaluate
 from ml.groups import embed_layers
 from ml.preprocess import preprocess
@@ -229,7 +229,7 @@ def _change_calibration(good: list[Layer], seed: int) -> ChangeCalibration | Non
     # enough scores for a tail (an archive of single layers), skip scoring them at all.
     if sum(max(0, len(run) - MIN_REFERENCES) for run in runs) < MIN_CHANGE_SCORES:
         return None
-    return change_calibrate(np.concatenate([change_scores(_load_arrays([good[p] for p in run])) for run in runs]))
+    return change_calibrate_jobs(_load_arrays([good[p] for p in run]) for run in runs)
 
 
 def _runs(layers: list[Layer]) -> list[list[int]]:
