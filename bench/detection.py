@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -50,7 +51,8 @@ from ml.scorers import get_scorer_class  # noqa: E402
 from ml.synthetic import DEFECT_KINDS, generate_job, generate_layers  # noqa: E402
 from ml.synthetic.on_frames import paint_on_frame  # noqa: E402
 
-PBLM = ROOT.parent / "shared" / "data" / "pblm"
+# The real PBLM sample beside the checkout (../shared), or where LAYERWATCH_PBLM_DIR says.
+PBLM = Path(os.environ.get("LAYERWATCH_PBLM_DIR") or ROOT.parent / "shared" / "data" / "pblm")
 GROUPS = 4
 
 

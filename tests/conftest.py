@@ -10,9 +10,8 @@ from apps.scoring.models import ModelVersion
 from ml.scorers.seed import SeedScorer
 from ml.synthetic import generate_layers
 from tests.images import image_bytes
+from tests.ml.helpers import PBLM
 from tests.worker import celery_worker_process, worker_drained  # noqa: F401  (fixtures for every test folder)
-
-PBLM = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "pblm"
 
 
 @pytest.fixture

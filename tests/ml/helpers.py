@@ -1,12 +1,14 @@
 """Shared helpers for the ml tests."""
 
+import os
 from pathlib import Path
 
 import numpy as np
 
 from ml.synthetic import generate_layers
 
-PBLM = Path("/work/shared/data/pblm")
+# The real PBLM sample beside the checkout (../shared), or where LAYERWATCH_PBLM_DIR says.
+PBLM = Path(os.environ.get("LAYERWATCH_PBLM_DIR") or Path(__file__).resolve().parents[3] / "shared" / "data" / "pblm")
 
 
 def synthetic_batch(*, seed: int, n: int, defect_kind: str | None = None) -> np.ndarray:
