@@ -16,6 +16,9 @@ change channels, each over its own threshold). --variant replays another recorde
 instead: "per-layer" the plain per-layer scores, "layout memory" or "change" one channel alone.
 Without --scores, the simulation below is used. --record-scores with --change-only records the
 change channel alone, without a scorer or training, so that other machines are quick to check.
+A recording also holds each defect draw's ideal-observer d' (ml.synthetic.visibility), and the
+replay lists every draw's share alerted within 3 layers beside it: whether a miss was at the
+noise, where no detector could be sure of it, or well above it.
 
 Assumptions (simulated, not taken from a scorer run; stated so the numbers can be judged):
 - A good layer's normalised score (score / threshold) is log-normal. The threshold is calibrated
@@ -101,11 +104,11 @@ def bench_good(params: RuleParams, rng: np.random.Generator, jobs: int, make_goo
 
 
 def strength_defect(strength: float):
-    def make(rng: np.random.Generator, scores: np.ndarray) -> int:
+    def make(rng: np.random.Generator, scores: np.ndarray) -> tuple[int, int, int | None]:
         duration = int(rng.integers(5, 31))
         onset = int(rng.integers(30, LAYERS - 40))
         scores[onset : onset + duration] *= strength
-        return onset, duration
+        return onset, duration, None
 
     return make
 
@@ -115,20 +118,26 @@ def recorded_defect(draws: list[list[float]]):
     if draws and not isinstance(draws[0], list):
         draws = [draws]  # a recording of one draw per kind
 
-    def make(rng: np.random.Generator, scores: np.ndarray) -> int:
-        values = draws[int(rng.integers(len(draws)))]
+    def make(rng: np.random.Generator, scores: np.ndarray) -> tuple[int, int, int | None]:
+        draw = int(rng.integers(len(draws)))
+        values = draws[draw]
         onset = int(rng.integers(30, LAYERS - 40))
         scores[onset : onset + len(values)] = values
-        return onset, len(values)
+        return onset, len(values), draw
 
     return make
 
 
 def bench_defects(params: RuleParams, rng: np.random.Generator, jobs: int, make_defect, make_good=good_scores) -> dict:
+    """Delays to the first critical alert; `per_draw`: for each recorded draw replayed, how many
+    jobs replayed it and how many of them alerted critically within 3 layers."""
     delays, missed, early = [], 0, 0
+    per_draw: dict[int, list[int]] = {}
     for _ in range(jobs):
         scores = make_good(rng, LAYERS)
-        onset, duration = make_defect(rng, scores)
+        onset, duration, draw = make_defect(rng, scores)
+        tally = per_draw.setdefault(draw, [0, 0])
+        tally[0] += 1
         fired = criticals(params, scores, resolve_at_once=False)
         if any(i < onset for i in fired):
             early += 1  # a false critical before the defect: the job's alert is already open
@@ -137,6 +146,7 @@ def bench_defects(params: RuleParams, rng: np.random.Generator, jobs: int, make_
         after = [i - onset for i in fired if onset <= i < onset + duration + params.window_layers]
         if after:
             delays.append(after[0])
+            tally[1] += after[0] <= WITHIN
         else:
             missed += 1
     d = np.array(delays) if delays else np.array([np.nan])
@@ -144,13 +154,15 @@ def bench_defects(params: RuleParams, rng: np.random.Generator, jobs: int, make_
         "median": float(np.median(d)),
         "p90": float(np.percentile(d, 90)),
         "max": float(np.max(d)),
-        "within3": float(np.mean(d <= 3) * len(delays) / jobs),
+        "within3": float(np.mean(d <= WITHIN) * len(delays) / jobs),
         "missed": missed / jobs,
         "early": early / jobs,
+        "per_draw": per_draw,
     }
 
 
 RECORD_MACHINE, RECORD_LAYERS, RECORD_PERSISTENCE = 1, 240, 8
+WITHIN = 3  # the target: a critical alert within 3 layers of a defect's onset
 PAST_JOBS, PAST_LAYERS = (101, 102, 103, 104), 90  # the machine's earlier jobs, trained on
 # Later jobs of the same machine, with new layouts; each defect job has one defect of every kind.
 GOOD_JOBS, DEFECT_JOBS = (201, 202, 203), (204, 205, 206, 207, 208, 209)
@@ -167,6 +179,36 @@ def defect_onsets(seed: int) -> dict[int, str]:
 
     rng = np.random.default_rng([seed, 7])
     return {30 + 35 * i + int(rng.integers(0, 27)): kind for i, kind in enumerate(DEFECT_KINDS)}
+
+
+def defect_visibility(machine: int) -> dict[str, list[float]]:
+    """Each recorded defect draw's ideal-observer d' (ml.synthetic.visibility) on the layer WITHIN
+    layers after its onset, where a critical alert is due: the mean of its WITHIN + 1 layers with
+    the defect against MAX_REFERENCES before it, as the change channel compares. In the order of
+    the recorded draws."""
+    from ml.change import MAX_REFERENCES
+    from ml.synthetic import DEFECT_KINDS, generate_job, machine_of
+    from ml.synthetic.visibility import ideal_visibility
+
+    visibility: dict[str, list[float]] = {kind: [] for kind in DEFECT_KINDS}
+    for seed in DEFECT_JOBS:
+        onsets = defect_onsets(seed)
+        n_layers = max(onsets) + WITHIN + 1
+        defective = generate_job(
+            seed=seed,
+            n_layers=n_layers,
+            machine_seed=machine,
+            defects=onsets,
+            defect_persistence=RECORD_PERSISTENCE,
+        )
+        # The same job without its defects: the same grain, noise and camera shift on every layer.
+        clean = generate_job(seed=seed, n_layers=n_layers, machine_seed=machine)
+        for onset, kind in onsets.items():
+            due = onset + WITHIN
+            signal = defective[due].image.astype(np.float64) - clean[due].image
+            d = ideal_visibility(signal, machine_of(machine), recent=WITHIN + 1, references=MAX_REFERENCES)
+            visibility[kind].append(round(d, 2))
+    return visibility
 
 
 def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str, machine: int = RECORD_MACHINE) -> None:
@@ -312,6 +354,7 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str, machin
                 "variant_thresholds": variants,
                 "change_calibration": None if change_calibration is None else vars(change_calibration),
                 "machine": machine,
+                "visibility": defect_visibility(machine),
             },
             indent=1,
         )
@@ -389,11 +432,31 @@ def record_change_scores(out: Path, machine: int = RECORD_MACHINE) -> None:
         "variants": {},
         "change_calibration": vars(calibration),
         "machine": machine,
+        "visibility": defect_visibility(machine),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=1))
     rates = ", ".join(f"{np.mean(np.array(job) > 1):.1%}" for job in good)
     print(f"wrote {out}: change channel {calibration}; good jobs' layers above its threshold: {rates}")
+
+
+VISIBILITY_BANDS = (0.0, 10.0, 20.0, 40.0)
+
+
+def print_by_visibility(draws: list[tuple[str, float, list[int]]]) -> None:
+    """Each recorded draw's d' (defect_visibility) beside its share of replays alerted within 3
+    layers, then those shares by band of d'. No detector reaches a higher d' than the ideal
+    observer's: a draw missed at a high d' is the detector's shortfall, one at a d' of a few is
+    close to the noise for every detector."""
+    print(f"each recorded draw, d' {WITHIN} layers after onset (ideal observer): share alerted within {WITHIN}")
+    for kind in dict.fromkeys(kind for kind, _, _ in draws):
+        cells = [f"{d:5.1f}: {within / jobs:4.0%}" for k, d, (jobs, within) in draws if k == kind]
+        print(f"{kind:>16}  " + " | ".join(cells))
+    for low, high in zip(VISIBILITY_BANDS, (*VISIBILITY_BANDS[1:], np.inf), strict=True):
+        band = [tally for _, d, tally in draws if low <= d < high]
+        jobs, within = (sum(column) for column in zip(*band, strict=True)) if band else (0, 0)
+        share = f"{within / jobs:.1%}" if jobs else "-"
+        print(f"d' {low:g} to {high:g}: {len(band)} draws, {share} of their replays alerted within {WITHIN}")
 
 
 def main() -> None:
@@ -446,12 +509,18 @@ def main() -> None:
     print(f"{source}; good jobs: {args.good_jobs} x {LAYERS} layers, anomalous-layer rate {good['anomalous']:.2%}")
     print(f"| {'jobs':<25} | {'median':>6} | {'p90':>5} | {'max':>5} | {'<=3':>6} | {'missed':>6} | {'early':>6} |")
     print(f"|{'-' * 27}|{'-' * 8}|{'-' * 7}|{'-' * 7}|{'-' * 8}|{'-' * 8}|{'-' * 8}|")
+    draws = []  # (kind, the draw's d', its replays' [jobs, within 3]) where the record has d'
     for name, make_defect in defects.items():
         r = bench_defects(params, rng, args.defect_jobs, make_defect, make_good)
         print(
             f"| {name:<25} | {r['median']:>6.1f} | {r['p90']:>5.1f} | {r['max']:>5.0f} |"
             f" {r['within3']:>6.1%} | {r['missed']:>6.1%} | {r['early']:>6.1%} |"
         )
+        kind = name.removeprefix("recorded ")
+        if args.scores and kind in record.get("visibility", {}):
+            draws += [(kind, record["visibility"][kind][draw], tally) for draw, tally in sorted(r["per_draw"].items())]
+    if draws:
+        print_by_visibility(draws)
     print(
         f"good jobs, false critical alerts per job (target <= 0.1): {good['critical_resolved']:.3f} when every"
         f" alert is resolved at once, {good['jobs_critical_open']:.3f} when warnings are left open to escalate;"

@@ -11,6 +11,7 @@ from ml.synthetic.layers import (
     Variation,
     generate_job,
     generate_layers,
+    machine_of,
     render_layer,
     sample_machine,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "Variation",
     "generate_job",
     "generate_layers",
+    "machine_of",
     "render_layer",
     "sample_defect",
     "sample_machine",

@@ -26,6 +26,9 @@ from ml.synthetic.parts import Part, render_parts, sample_parts
 # Purposes that seed independent random streams.
 _MACHINE, _GROUP, _JOB_LAYER, _JOB_DEFECT, _LAYER, _LAYER_DEFECT = range(6)
 _HATCH_ROTATION = np.radians(67.0)  # a common scan-rotation strategy
+# The powder's grain: white noise blurred by GRAIN_BLUR px, which divides its std by about
+# GRAIN_SCALE; scaled back by it, a machine's grain_sigma is the grain's std on bare powder.
+GRAIN_BLUR, GRAIN_SCALE = 0.8, 2.8
 
 
 @dataclass
@@ -97,6 +100,11 @@ def sample_machine(rng: np.random.Generator, size: int) -> Machine:
     )
 
 
+def machine_of(seed: int, size: int = 256) -> Machine:
+    """The machine that `generate_job(seed=seed)` or `machine_seed=seed` renders with."""
+    return sample_machine(np.random.default_rng([seed, _MACHINE]), size)
+
+
 @lru_cache(maxsize=4)
 def _unit_grid(size: int) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates in [-1, 1], shared read-only between layers of the same size."""
@@ -125,9 +133,8 @@ def render_layer(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Render one layer: (uint8 image, bool defect mask)."""
     size, (x0, y0, x1, y1) = machine.size, machine.bed
-    # Blurring white noise by sigma 0.8 divides its std by about 2.8; undo that.
-    grain = ndimage.gaussian_filter(rng.standard_normal((size, size), dtype=np.float32), 0.8)
-    grain *= machine.grain_sigma * 2.8
+    grain = ndimage.gaussian_filter(rng.standard_normal((size, size), dtype=np.float32), GRAIN_BLUR)
+    grain *= machine.grain_sigma * GRAIN_SCALE
     coverage, hatch = render_parts(
         list(parts), size, hatch_angle=index * _HATCH_ROTATION, hatch_period=machine.hatch_period
     )
@@ -188,7 +195,7 @@ def generate_job(
             raise ValueError(f"defect onset {onset} is outside the job's {n_layers} layers")
     if defect_persistence < 1 or group_length < 1:
         raise ValueError("defect_persistence and group_length must be at least 1")
-    machine = sample_machine(np.random.default_rng([seed if machine_seed is None else machine_seed, _MACHINE]), size)
+    machine = machine_of(seed if machine_seed is None else machine_seed, size)
     gain_amp, gain_period, gain_phase = machine.gain_drift
     offset_amp, offset_period, offset_phase = machine.offset_drift
     layers, active, groups = [], [], {}
@@ -248,7 +255,7 @@ def generate_layers(
     """
     if defect_kind is not None:
         _check_kind(defect_kind)
-    machine = sample_machine(np.random.default_rng([seed if machine_seed is None else machine_seed, _MACHINE]), size)
+    machine = machine_of(seed if machine_seed is None else machine_seed, size)
     gain_amp, offset_amp = machine.gain_drift[0], machine.offset_drift[0]
     layers = []
     for i in range(first, first + n):

@@ -1,0 +1,34 @@
+"""bench/alerts.py replays a recording and reports each defect draw beside how visible it was."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "alerts.py"
+
+
+def test_a_recorded_replay_reports_each_draw_against_its_ideal_observer_visibility(tmp_path):
+    clear, invisible = [3.0] * 8, [0.0] * 8  # normalised scores from the onset: over the threshold, or nothing
+    record = {
+        "scorer": "none",
+        "judged": "change",
+        "good_jobs": [[0.0] * 240],
+        "defects": {"scratch": [clear, invisible]},
+        "visibility": {"scratch": [45.0, 7.5]},
+        "variants": {},
+    }
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record))
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--scores", str(path), "--good-jobs", "3", "--defect-jobs", "40"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = result.stdout.splitlines()
+    scratch = next(line for line in lines if line.strip().startswith("scratch "))
+    assert "45.0: 100%" in scratch and "7.5:   0%" in scratch
+    assert any(line.startswith("d' 0 to 10: 1 draws, 0.0% ") for line in lines)
+    assert any(line.startswith("d' 10 to 20: 0 draws, - ") for line in lines)
+    assert any(line.startswith("d' 40 to inf: 1 draws, 100.0% ") for line in lines)
