@@ -191,6 +191,7 @@ def defect_visibility(machine: int) -> dict[str, list[float]]:
     from ml.synthetic.visibility import ideal_visibility
 
     visibility: dict[str, list[float]] = {kind: [] for kind in DEFECT_KINDS}
+    machine_look = machine_of(machine)
     for seed in DEFECT_JOBS:
         onsets = defect_onsets(seed)
         n_layers = max(onsets) + WITHIN + 1
@@ -206,7 +207,7 @@ def defect_visibility(machine: int) -> dict[str, list[float]]:
         for onset, kind in onsets.items():
             due = onset + WITHIN
             signal = defective[due].image.astype(np.float64) - clean[due].image
-            d = ideal_visibility(signal, machine_of(machine), recent=WITHIN + 1, references=MAX_REFERENCES)
+            d = ideal_visibility(signal, machine_look, recent=WITHIN + 1, references=MAX_REFERENCES)
             visibility[kind].append(round(d, 2))
     return visibility
 

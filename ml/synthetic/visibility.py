@@ -34,15 +34,9 @@ def ideal_visibility(signal: np.ndarray, machine: Machine, *, recent: int = 1, r
     s = np.asarray(signal, dtype=np.float64)
     height, width = s.shape
     fy = np.fft.fftfreq(height)[:, None]
-    fx = np.fft.rfftfreq(width)[None, :]
+    fx = np.fft.fftfreq(width)[None, :]
     grain = (GRAIN_SCALE * machine.grain_sigma) ** 2 * np.exp(-4 * np.pi**2 * GRAIN_BLUR**2 * (fx**2 + fy**2))
     power = grain + machine.sensor_noise**2 + _ROUNDING_VARIANCE
-    # rfft2 keeps half the spectrum: every column but the first (and, for an even width, the last)
-    # stands for itself and its mirror image.
-    weights = np.full(fx.shape[1], 2.0)
-    weights[0] = 1.0
-    if width % 2 == 0:
-        weights[-1] = 1.0
-    d_squared = float((np.abs(np.fft.rfft2(s)) ** 2 * weights / power).sum()) / (height * width)
+    d_squared = float((np.abs(np.fft.fft2(s)) ** 2 / power).sum()) / (height * width)
     noise_scale = 1 / recent + (0 if references is None else 1 / references)
     return float(np.sqrt(d_squared / noise_scale))
