@@ -212,7 +212,9 @@ def defect_visibility(machine: int) -> dict[str, list[float]]:
     return visibility
 
 
-def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str, machine: int = RECORD_MACHINE) -> None:
+def record_scores(
+    out: Path, epochs: int, scorer_name: str, holdout: str, machine: int = RECORD_MACHINE, stated_layouts: bool = False
+) -> None:
     """Records normalised scores from a real scorer run (TensorFlow; minutes on a CPU).
 
     Mirrors apps.scoring.training: the scorer (the platform's default unless named) trains on a
@@ -254,10 +256,13 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str, machin
     # What the product's alert rules judge: the alert score (apps.scoring.alert_channels).
     top_fraction = scorer.score_top_fraction()
 
-    def sequences(stack: np.ndarray, threshold: float | None = None, change_threshold: float | None = None) -> tuple:
+    def sequences(
+        stack: np.ndarray, threshold: float | None = None, change_threshold: float | None = None, layouts=None
+    ) -> tuple:
         """Per-layer scores, the layout-baseline variant and layout memory (ml.sequence; the
         per-layer `threshold` decides which layers it learns from), and the change channel
-        (ml.change; its threshold decides which layers are its references)."""
+        (ml.change; its threshold decides which layers are its references); `layouts` the
+        layouts the printer states, if it does."""
         result = scorer.score(stack)
         memory = None
         if top_fraction is not None:
@@ -267,16 +272,18 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str, machin
                 top_fraction=top_fraction,
                 scores=result.scores,
                 threshold=threshold,
+                layouts=layouts,
             )
         baseline = layout_baseline_residual(result.heatmaps, same_layout(stack))
-        return result.scores, baseline, memory, change_scores(stack, change_threshold)
+        return result.scores, baseline, memory, change_scores(stack, change_threshold, layouts)
 
     # As the product: the held-out layers, padded with benign variants of them (calibration_set).
     calibration = calibrate(scorer.score(calibration_set(pool[held], seed=0)).scores, target_fpr=0.01)
     threshold = calibration.threshold
     # As apps.scoring.training: on every earlier job, each scored in order (it learns nothing from them).
     change_calibration = change_calibrate_jobs(
-        pool[k * PAST_LAYERS : (k + 1) * PAST_LAYERS] for k in range(len(PAST_JOBS))
+        (pool[k * PAST_LAYERS : (k + 1) * PAST_LAYERS] for k in range(len(PAST_JOBS))),
+        (stated_layouts_of(job, stated_layouts) for job in past),
     )
     variants = {}
     if holdout == "jobs":  # held out as whole jobs, they are sequences the variants can run on
@@ -305,7 +312,8 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str, machin
     def scored(seed: int, **kwargs) -> dict[str, np.ndarray]:
         job = generate_job(seed=seed, n_layers=RECORD_LAYERS, machine_seed=machine, **kwargs)
         change_threshold = None if change_calibration is None else change_calibration.threshold
-        layer, baseline, memory, change = sequences(images(job), threshold, change_threshold)
+        layouts = stated_layouts_of(job, stated_layouts)
+        layer, baseline, memory, change = sequences(images(job), threshold, change_threshold, layouts)
         out = {"per-layer": layer / threshold}
         if change_calibration is not None:
             out["change"] = judged_by(layer, None, change, channels=("change",))  # never below 0
@@ -349,6 +357,7 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str, machin
                 "threshold": threshold,
                 "calibration": calibration.details,
                 "judged": judged,
+                "stated_layouts": stated_layouts,
                 **series(judged),
                 # The other series (--variant), each normalised by its own calibrated threshold.
                 "variants": {name: series(name) for name in good[0] if name != judged},
@@ -369,7 +378,12 @@ def record_scores(out: Path, epochs: int, scorer_name: str, holdout: str, machin
                 print(f"{kind:>16}: " + " ".join(f"{v:.2f}" for v in values))
 
 
-def record_change_scores(out: Path, machine: int = RECORD_MACHINE) -> None:
+def stated_layouts_of(layers, stated: bool) -> list[str] | None:
+    """What a printer that states its layouts would send with each layer: its part group."""
+    return [f"group {layer.group}" for layer in layers] if stated else None
+
+
+def record_change_scores(out: Path, machine: int = RECORD_MACHINE, stated_layouts: bool = False) -> None:
     """Records the change channel alone (ml.change; no scorer, no training: minutes on a CPU).
 
     The same jobs as record_scores: the channel is calibrated on the earlier jobs, as
@@ -381,14 +395,18 @@ def record_change_scores(out: Path, machine: int = RECORD_MACHINE) -> None:
     from ml.preprocess import preprocess_batch
     from ml.synthetic import DEFECT_KINDS, generate_job
 
-    def images(seed: int, n_layers: int = RECORD_LAYERS, **kwargs) -> np.ndarray:
-        job = generate_job(seed=seed, n_layers=n_layers, machine_seed=machine, **kwargs)
-        return preprocess_batch(layer.image for layer in job)
+    def job(seed: int, n_layers: int = RECORD_LAYERS, **kwargs) -> tuple[np.ndarray, list[str] | None]:
+        """The job's preprocessed images, and the layouts its printer states (stated_layouts)."""
+        layers = generate_job(seed=seed, n_layers=n_layers, machine_seed=machine, **kwargs)
+        return preprocess_batch(layer.image for layer in layers), stated_layouts_of(layers, stated_layouts)
 
     def scored(seed: int, threshold: float, **kwargs) -> np.ndarray:
-        return change_scores(images(seed, **kwargs), threshold)
+        images, layouts = job(seed, **kwargs)
+        return change_scores(images, threshold, layouts)
 
-    calibration = change_calibrate_jobs(images(s, PAST_LAYERS) for s in PAST_JOBS)
+    past = [job(s, PAST_LAYERS) for s in PAST_JOBS]
+    calibration = change_calibrate_jobs((images for images, _ in past), (layouts for _, layouts in past))
+    del past
 
     def normalised(scores: np.ndarray) -> list[float]:
         """As the alert score's change channel: 0 at the baseline, 1 at the threshold."""
@@ -428,6 +446,7 @@ def record_change_scores(out: Path, machine: int = RECORD_MACHINE) -> None:
         "scorer": "none",
         "holdout": "jobs",
         "judged": "change",
+        "stated_layouts": stated_layouts,
         "good_jobs": good,
         "defects": defects,
         "variants": {},
@@ -474,6 +493,11 @@ def main() -> None:
     parser.add_argument(
         "--change-only", action="store_true", help="with --record-scores: the change channel alone, no scorer"
     )
+    parser.add_argument(
+        "--stated-layouts",
+        action="store_true",
+        help="with --record-scores: the printer states each layer's part layout (the API's `layout`)",
+    )
     parser.add_argument("--epochs", type=int, default=20, help="training epochs for --record-scores")
     parser.add_argument(
         "--machine", type=int, default=RECORD_MACHINE, help="the synthetic machine --record-scores runs on"
@@ -486,10 +510,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.record_scores and args.change_only:
-        record_change_scores(Path(args.record_scores), args.machine)
+        record_change_scores(Path(args.record_scores), args.machine, args.stated_layouts)
         return
     if args.record_scores:
-        record_scores(Path(args.record_scores), args.epochs, args.scorer, args.holdout, args.machine)
+        record_scores(
+            Path(args.record_scores), args.epochs, args.scorer, args.holdout, args.machine, args.stated_layouts
+        )
         return
     params = RuleParams()
     rng = np.random.default_rng(args.seed)

@@ -17,15 +17,18 @@ parts growing a little. So each layer is lined up with the layout's previous lay
 A defect that appears on layer t and persists is seen best by averaging the layers since t: the
 score is the highest over lags j of the last j layers' mean against the MAX_REFERENCES layers
 before them, so it grows over a defect's first layers. A layout change (the parts changed, see
-same_parts) starts over: the channel then waits MIN_REFERENCES layers.
+same_parts, or a new layout the printer stated) starts over: the channel then waits MIN_REFERENCES
+layers.
 
 numpy and scipy only; images are preprocessed (H, W) float32 layers of one job.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import repeat
 
 import numpy as np
 from scipy import fft, ndimage
@@ -58,6 +61,7 @@ EDGE_SHIFT = 1.5
 _MARGIN = 10
 _PAD = 16
 _VARIANCE_FLOOR = 0.25  # of the median variance: a pixel quiet by chance must not explode
+_MATCH_SMOOTHING, _MATCH_STRIDE, _MIN_MATCH_GAIN = 2.0, 7, 0.2  # see _photometric_match
 _SPREAD_STRIDE = 4  # every 4th pixel each way estimates a filtered map's spread as well as all do
 # Consecutive layers whose parts signatures correlate less than this show other parts. Measured on
 # synthetic machines: 0.63 and more within a layout, 0.53 and less where the parts changed; a
@@ -103,13 +107,22 @@ def same_parts(signature: np.ndarray, previous: np.ndarray) -> bool:
     return float(np.dot(np.asarray(signature, np.float32), np.asarray(previous, np.float32))) >= SAME_PARTS
 
 
-def change_chain(index: int, signature: np.ndarray, earlier: list[tuple[int, np.ndarray, object]]) -> list:
+def change_chain(
+    index: int,
+    signature: np.ndarray,
+    earlier: list[tuple[int, np.ndarray, object]],
+    *,
+    layout: str = "",
+    layouts: Mapping[int, str] | None = None,
+) -> list:
     """What the unbroken run of layers just before `index` with the same parts left, newest first.
 
     `earlier`: (index, parts signature, what the layer left: its change frame, and whether it was
-    flagged, for change_score) of previous layers of the job, in any order.
+    flagged, for change_score) of previous layers of the job, in any order. Where the printer
+    stated the layouts (`layout` of this layer, `layouts` of earlier ones by index), those decide
+    instead of the signatures (ml.sequence.unbroken_run).
     """
-    return unbroken_run(index, signature, earlier, depth=DEPTH, match=same_parts)
+    return unbroken_run(index, signature, earlier, depth=DEPTH, match=same_parts, layout=layout, layouts=layouts)
 
 
 @dataclass
@@ -142,14 +155,13 @@ def change_score(frame: np.ndarray, previous: list[np.ndarray], flagged: list[bo
     for shifted in aligned.values():
         shifted[~inner] = frame[~inner]
 
-    whitened = np.stack(
-        [
-            _whitened_difference(
-                np.stack([frame, *(aligned[i] for i in range(j - 1))]), np.stack([aligned[i] for i in references])
-            )
-            for j, references in plans
-        ]
-    )
+    whitened = []
+    for j, references in plans:
+        reference = np.stack([aligned[i] for i in references])
+        target = reference.mean(axis=0)
+        recent = np.stack([_photometric_match(f, target, inner) for f in (frame, *(aligned[i] for i in range(j - 1)))])
+        whitened.append(_whitened_difference(recent, reference))
+    whitened = np.stack(whitened)
     whitened[:, ~inner] = 0
     filtered = _inverse(_spectra(whitened)[None] * _kernel_spectra(_padded_shape(frame.shape))[:, None])
     sample = filtered[:, :, _MARGIN:-_MARGIN:_SPREAD_STRIDE, _MARGIN:-_MARGIN:_SPREAD_STRIDE]
@@ -176,6 +188,30 @@ def _lag_plans(n_previous: int, flagged: list[bool]) -> list[tuple[int, list[int
         if len(references) >= MIN_REFERENCES:
             plans.append((j, references))
     return plans
+
+
+def _photometric_match(image: np.ndarray, target: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """`image` with the gain and offset that match it to `target` where the two agree.
+
+    change_frame standardises each layer by its own percentiles, and a defect that covers much of
+    the bed (a wide short feed) moves them: the rest of the layer then differs from the references
+    everywhere, that difference sets the filtered maps' spread, and the defect itself no longer
+    stands out. So the fit starts from the frames as they are (the same exposure, after
+    change_frame) and leaves out, three times over, what the fit does not explain: a defect on up to
+    half of the bed. The images are smoothed first so that the grain does not flatten the gain.
+    """
+    y = ndimage.gaussian_filter(image, _MATCH_SMOOTHING)[inner][::_MATCH_STRIDE].astype(np.float64)
+    x = ndimage.gaussian_filter(target, _MATCH_SMOOTHING)[inner][::_MATCH_STRIDE].astype(np.float64)
+    gain, offset = 1.0, 0.0
+    for _ in range(3):
+        residual = y - (gain * x + offset)
+        centre = np.median(residual)
+        spread = 1.4826 * np.median(np.abs(residual - centre)) + 1e-6
+        kept = np.abs(residual - centre) < 3 * spread
+        gain, offset = np.polyfit(x[kept], y[kept], 1)
+    if not np.isfinite(gain) or gain < _MIN_MATCH_GAIN:
+        return image
+    return ((image - offset) / gain).astype(np.float32)
 
 
 def _whitened_difference(recent: np.ndarray, references: np.ndarray) -> np.ndarray:
@@ -246,17 +282,21 @@ def _kernel_spectra(shape: tuple[int, int]) -> np.ndarray:
     return np.stack(spectra).astype(np.complex64)
 
 
-def change_scores(images: np.ndarray, threshold: float | None = None) -> np.ndarray:
+def change_scores(
+    images: np.ndarray, threshold: float | None = None, layouts: Sequence[str] | None = None
+) -> np.ndarray:
     """change_score() of each layer of one job in order, each against the ones before; NaN where
-    none. With the channel's `threshold`, layers over it are not references (see change_score)."""
+    none. With the channel's `threshold`, layers over it are not references (see change_score);
+    `layouts` are the layers' stated layouts, where the printer states them (change_chain)."""
     images = np.asarray(images, dtype=np.float32)
     signatures = parts_signature(images)
     frames = [change_frame(image) for image in images]
+    stated = dict(enumerate(layouts or ()))
     scores = np.full(len(images), np.nan)
     limit = np.inf if threshold is None else threshold
     for t in range(len(images)):
         earlier = [(i, signatures[i], (frames[i], bool(scores[i] > limit))) for i in range(max(0, t - DEPTH), t)]
-        chain = change_chain(t, signatures[t], earlier)
+        chain = change_chain(t, signatures[t], earlier, layout=stated.get(t, ""), layouts=stated)
         result = change_score(frames[t], [f for f, _ in chain], [flag for _, flag in chain])
         if result is not None:
             scores[t] = result.score
@@ -273,10 +313,13 @@ class ChangeCalibration:
     n_scores: int
 
 
-def change_calibrate_jobs(jobs) -> ChangeCalibration | None:
+def change_calibrate_jobs(jobs, layouts=None) -> ChangeCalibration | None:
     """change_calibrate() on good jobs' images, each (n, H, W) stack of one job's consecutive
-    layers scored in order (change_scores)."""
-    return change_calibrate(np.concatenate([change_scores(images) for images in jobs] or [np.empty(0)]))
+    layers scored in order (change_scores), with each job's stated `layouts` where given."""
+    layouts = repeat(None) if layouts is None else layouts
+    # zip, not strict: `jobs` may be a generator (one job's images in memory at a time).
+    scores = [change_scores(images, layouts=stated) for images, stated in zip(jobs, layouts)]  # noqa: B905
+    return change_calibrate(np.concatenate(scores or [np.empty(0)]))
 
 
 def change_calibrate(scores: np.ndarray) -> ChangeCalibration | None:

@@ -22,7 +22,7 @@ numpy and scipy only; images are preprocessed (n, H, W) float32 layers of one jo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -193,13 +193,24 @@ def layouts_match(embedding: np.ndarray, previous: np.ndarray) -> bool:
     return float(np.mean(np.asarray(embedding) * np.asarray(previous))) >= SAME_LAYOUT
 
 
-def layout_memory_chain(index: int, embedding: np.ndarray, earlier: list[tuple[int, np.ndarray, np.ndarray]]) -> list:
+def layout_memory_chain(
+    index: int,
+    embedding: np.ndarray,
+    earlier: list[tuple[int, np.ndarray, np.ndarray]],
+    *,
+    layout: str = "",
+    layouts: Mapping[int, str] | None = None,
+) -> list:
     """The traces of the unbroken run of layers just before `index` that show the same layout.
 
     `earlier`: (index, embedding, trace) of previous layers of the job, in any order. The run
-    stops at a missing layer or a layout change, and after MEMORY_DEPTH layers.
+    stops at a missing layer or a layout change, and after MEMORY_DEPTH layers. Where the printer
+    stated the layouts (`layout` of this layer, `layouts` of earlier ones by index), those decide
+    instead of the embeddings (unbroken_run).
     """
-    return unbroken_run(index, embedding, earlier, depth=MEMORY_DEPTH, match=layouts_match)
+    return unbroken_run(
+        index, embedding, earlier, depth=MEMORY_DEPTH, match=layouts_match, layout=layout, layouts=layouts
+    )
 
 
 def unbroken_run(
@@ -209,18 +220,31 @@ def unbroken_run(
     *,
     depth: int,
     match: Callable[[np.ndarray, np.ndarray], bool],
+    layout: str = "",
+    layouts: Mapping[int, str] | None = None,
 ) -> list:
-    """What the layers just before `index` left (newest first), as long as each is there and its
-    key matches the key of the layer after it, for at most `depth` layers.
+    """What the layers just before `index` left (newest first), as long as each is there and it
+    shows the same layout as the layer after it, for at most `depth` layers.
 
-    `earlier`: (index, key, what it left) of previous layers of the job, in any order.
+    `earlier`: (index, key, what it left) of previous layers of the job, in any order. Two layers
+    show the same layout where `match` says their keys do, or, where the printer stated both
+    layers' layouts (`layout` of this one, `layouts` by index of the earlier ones), where those
+    are equal: the printer knows when its parts change, and a defect that changes the whole bed's
+    look, such as a wide short feed, must not pass for new parts.
     """
     by_index = {i: (k, left) for i, k, left in earlier}
-    run, current = [], key
+    layouts = layouts or {}
+    run, current, current_layout = [], key, layout
     for i in range(index - 1, index - 1 - depth, -1):
-        if i not in by_index or not match(current, by_index[i][0]):
+        if i not in by_index:
             break
-        current, left = by_index[i]
+        previous_layout = layouts.get(i, "")
+        if current_layout and previous_layout:
+            if current_layout != previous_layout:
+                break
+        elif not match(current, by_index[i][0]):
+            break
+        (current, left), current_layout = by_index[i], previous_layout
         run.append(left)
     return run
 
@@ -274,15 +298,18 @@ def layout_memory_scores(
     top_fraction: float,
     scores: np.ndarray | None = None,
     threshold: float | None = None,
+    layouts: Sequence[str] | None = None,
 ) -> np.ndarray:
-    """layout_memory_step() for each layer of one job in order, each seeing what the earlier ones left: (n,)."""
+    """layout_memory_step() for each layer of one job in order, each seeing what the earlier ones
+    left: (n,). `layouts`: the layers' stated layouts, where the printer states them."""
+    stated = dict(enumerate(layouts or ()))
     memory = np.empty(len(heatmaps))
     traces: list[np.ndarray | None] = [None] * len(heatmaps)
     for t, heatmap in enumerate(heatmaps):
         earlier = [(i, embeddings[i], traces[i]) for i in range(max(0, t - MEMORY_DEPTH), t) if traces[i] is not None]
         step = layout_memory_step(
             heatmap,
-            layout_memory_chain(t, embeddings[t], earlier),
+            layout_memory_chain(t, embeddings[t], earlier, layout=stated.get(t, ""), layouts=stated),
             top_fraction=top_fraction,
             score=None if scores is None else scores[t],
             threshold=threshold,

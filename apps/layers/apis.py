@@ -90,6 +90,7 @@ class LayerListCreateApi(ListAPIView):
                 index=form.validated_data["layer"],
                 data=upload.read(),
                 captured_at=form.validated_data.get("captured_at"),
+                layout=form.validated_data.get("layout", ""),
             )
         except ImageTooLarge as error:
             raise PayloadTooLarge(str(error)) from error

@@ -4,6 +4,9 @@ from django.db.models import Q
 
 from apps.machines.models import Machine
 
+# Room for a list of part ids or a hash of the slice; the layout is compared, never parsed.
+LAYOUT_MAX_LENGTH = 200
+
 
 class PrintJob(models.Model):
     class Status(models.TextChoices):
@@ -56,6 +59,11 @@ class Layer(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     captured_at = models.DateTimeField(null=True, blank=True)
+    layout = models.CharField(
+        max_length=LAYOUT_MAX_LENGTH,
+        blank=True,
+        help_text="The part layout the printer stated for the layer (the parts it exposes); empty where it did not.",
+    )
     received_at = models.DateTimeField(auto_now_add=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)

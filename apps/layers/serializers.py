@@ -1,7 +1,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from apps.layers.models import LabelValue, Layer, PrintJob
+from apps.layers.models import LAYOUT_MAX_LENGTH, LabelValue, Layer, PrintJob
 
 
 class LayerUploadInput(serializers.Serializer):
@@ -14,6 +14,15 @@ class LayerUploadInput(serializers.Serializer):
     )
     layer = serializers.IntegerField(min_value=0, max_value=10_000_000)
     captured_at = serializers.DateTimeField(required=False)
+    layout = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=LAYOUT_MAX_LENGTH,
+        help_text="Optional: the layer's part layout, as the printer knows it from the build (for example the ids "
+        "of the parts it exposes on this layer). Layers of a job with the same layout are compared with each "
+        "other; a new value starts the comparison over. Without it layerwatch tells layouts apart from the "
+        "images, and a defect that changes the whole bed's look can pass for new parts.",
+    )
 
 
 def _absolute(request, name: str, layer_id: int) -> str:
@@ -102,6 +111,7 @@ class LayerOutput(serializers.Serializer):
     heatmap_url = serializers.SerializerMethodField()
     reconstruction_url = serializers.SerializerMethodField()
     captured_at = serializers.DateTimeField(allow_null=True)
+    layout = serializers.CharField(allow_blank=True, help_text="The part layout the printer stated; empty if none.")
     received_at = serializers.DateTimeField()
     scored_at = serializers.DateTimeField(source="current_score.scored_at", allow_null=True, default=None)
     error = serializers.CharField(allow_blank=True)

@@ -49,6 +49,7 @@ def layer_ingest(
     index: int,
     data: bytes,
     captured_at: datetime | None = None,
+    layout: str = "",
     enqueue: bool = True,
 ) -> IngestResult:
     """Stores an uploaded layer image and queues it for scoring once the row is committed.
@@ -72,6 +73,7 @@ def layer_ingest(
                 width=width,
                 height=height,
                 captured_at=captured_at,
+                layout=layout,
                 enqueued_at=timezone.now() if enqueue else None,
             )
             layer.image.save(f"{index:06d}-{sha256[:12]}.{extension}", ContentFile(data), save=False)

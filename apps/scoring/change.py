@@ -3,7 +3,9 @@
 Every scored layer leaves its standardised frame and parts signature on its LayerScore, so the
 layers after it can be lined up with it; they are cleared once no later layer compares with them.
 A layer whose previous layers are not scored yet (out of order, or in another worker's batch)
-finds a shorter chain, or none, and is judged by the other channels. A layer whose change passed
+finds a shorter chain, or none, and is judged by the other channels. Where the printer states each
+layer's part layout (Layer.layout), that, not the parts signature, says which layers show the same
+parts. A layer whose change passed
 the threshold is not a reference for the layers after it (see ml.change.change_score).
 """
 
@@ -30,11 +32,12 @@ def change_fields(*, layer: Layer, version: ModelVersion, image) -> tuple[Change
         key="parts_signature",
         trace="change_frame",
         shape=_FRAME_SHAPE,
-        also=("change_score",),
+        also=("change_score", "layer__layout"),
     )
     # A layer whose change passed the threshold is not a reference (ml.change.change_score).
-    flagged = [(i, key, (f, s is not None and s > version.change_threshold)) for i, key, f, s in earlier]
-    chain = change_chain(layer.index, signature, flagged)
+    flagged = [(i, key, (f, s is not None and s > version.change_threshold)) for i, key, f, s, _ in earlier]
+    stated = {i: layout for i, *_, layout in earlier}
+    chain = change_chain(layer.index, signature, flagged, layout=layer.layout, layouts=stated)
     result = change_score(frame, [f for f, _ in chain], [flag for _, flag in chain])
     fields = {
         "change_frame": encode_array(frame),

@@ -34,11 +34,16 @@ def layout_memory_fields(
         key="layout_embedding",
         trace="layout_trace",
         shape=_TRACE_SHAPE,
+        also=("layer__layout",),
+    )
+    stated = {i: layout for i, *_, layout in earlier}
+    chain = layout_memory_chain(
+        layer.index, verdict.embedding, [entry[:3] for entry in earlier], layout=layer.layout, layouts=stated
     )
     # The layout's first layer (or one whose neighbours are not scored yet) keeps its own score.
     step = layout_memory_step(
         verdict.heatmap_values,
-        layout_memory_chain(layer.index, verdict.embedding, earlier),
+        chain,
         top_fraction=verdict.top_fraction,
         score=verdict.score,
         threshold=verdict.threshold,

@@ -229,7 +229,10 @@ def _change_calibration(good: list[Layer], seed: int) -> ChangeCalibration | Non
     # enough scores for a tail (an archive of single layers), skip scoring them at all.
     if sum(max(0, len(run) - MIN_REFERENCES) for run in runs) < MIN_CHANGE_SCORES:
         return None
-    return change_calibrate_jobs(_load_arrays([good[p] for p in run]) for run in runs)
+    return change_calibrate_jobs(
+        (_load_arrays([good[p] for p in run]) for run in runs),
+        ([good[p].layout for p in run] for run in runs),
+    )
 
 
 def _runs(layers: list[Layer]) -> list[list[int]]:

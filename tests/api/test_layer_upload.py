@@ -1,6 +1,6 @@
 import pytest
 
-from apps.layers.models import Layer
+from apps.layers.models import LAYOUT_MAX_LENGTH, Layer
 from tests.images import image_bytes
 
 pytestmark = pytest.mark.django_db
@@ -25,6 +25,14 @@ def test_it_accepts_a_layer_and_queues_it(printer_client, printer, png):
     assert body["url"].endswith(f"/api/v1/layers/{body['id']}/")
     layer = Layer.objects.get(pk=body["id"])
     assert layer.image.read() == png and layer.width == 128 and layer.height == 128
+
+
+def test_it_stores_the_part_layout_the_printer_states_and_returns_it(printer_client, png):
+    body = upload(printer_client, png, layout="parts 3, 7, 12").json()
+    assert Layer.objects.get(pk=body["id"]).layout == "parts 3, 7, 12"
+    assert printer_client.get(f"{URL}{body['id']}/").json()["layout"] == "parts 3, 7, 12"
+    other = upload(printer_client, image_bytes(seed=5), layer=1).json()
+    assert printer_client.get(f"{URL}{other['id']}/").json()["layout"] == ""
 
 
 @pytest.mark.parametrize(
@@ -66,7 +74,8 @@ def test_it_treats_the_same_job_id_on_two_machines_as_two_jobs(printer_client, o
     [({"job": "", "layer": 0}, "job"), ({"job": "a/b", "layer": 0}, "job"),
      ({"job": "J", "layer": -1}, "layer"), ({"job": "J", "layer": "x"}, "layer"),
      ({"layer": 0}, "job"), ({"job": "J"}, "layer"),
-     ({"job": "J", "layer": 0, "captured_at": "yesterday"}, "captured_at")],
+     ({"job": "J", "layer": 0, "captured_at": "yesterday"}, "captured_at"),
+     ({"job": "J", "layer": 0, "layout": "p" * (LAYOUT_MAX_LENGTH + 1)}, "layout")],
 )
 def test_it_answers_400_with_a_message_per_bad_field(printer_client, png, form, field):
     from django.core.files.uploadedfile import SimpleUploadedFile

@@ -1,10 +1,12 @@
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from ml.change import (
     DEPTH,
     MIN_CHANGE_SCORES,
     MIN_REFERENCES,
+    _photometric_match,
     change_calibrate,
     change_chain,
     change_frame,
@@ -80,6 +82,63 @@ def test_it_starts_over_where_the_parts_change():
     blind = [first + i for first in (0, 6) for i in range(MIN_REFERENCES)]
     assert np.isnan(scores[blind]).all()
     assert not np.isnan(np.delete(scores, blind)).any()
+
+
+def short_feed_job(seed: int) -> tuple[np.ndarray, float]:
+    """Machine 3's clean layers, then from layer ONSET a short feed that stays; and the share of the bed it covers."""
+    layers = generate_job(
+        seed=seed, n_layers=ONSET + 3, machine_seed=3, group_length=40, defects={ONSET: "short_feed"},
+        defect_persistence=10,
+    )
+    return np.stack([layer.image for layer in layers]).astype(np.float32) / 255.0, float(layers[ONSET].mask.mean())
+
+
+def test_a_short_feed_over_a_third_of_the_bed_stands_out_though_it_moves_the_layers_own_percentiles():
+    images, covered = short_feed_job(seed=23)
+    assert covered > 0.3
+    low, high = (np.percentile(images[i], 25) for i in (ONSET - 1, ONSET))
+    assert high < low - 0.02  # 6 grey levels; change_frame standardises each layer by percentiles like these
+    scores = change_scores(images)
+    before = scores[MIN_REFERENCES:ONSET]
+    assert scores[ONSET] > 1.5 * before.max()
+    assert scores[ONSET + 1 :].min() > 3 * before.max()
+
+
+def test_a_short_feed_that_changes_the_parts_signature_is_found_where_the_printer_states_its_layouts():
+    images, _ = short_feed_job(seed=24)
+    signatures = parts_signature(images)
+    assert not same_parts(signatures[ONSET], signatures[ONSET - 1])
+    # Taken for new parts: the channel starts over and waits for MIN_REFERENCES layers of them.
+    assert np.isnan(change_scores(images)[ONSET : ONSET + MIN_REFERENCES]).all()
+    scores = change_scores(images, layouts=["build layers 1-200"] * len(images))
+    assert scores[ONSET:].min() > 3 * scores[MIN_REFERENCES:ONSET].max()
+
+
+def test_a_layout_the_printer_states_as_new_starts_the_comparison_over_where_the_images_look_alike():
+    images = job_images(seed=8, n_layers=10, machine_seed=3, group_length=40)
+    layouts = ["parts 1, 2"] * 5 + ["parts 1, 2, 3"] * 5
+    scores = change_scores(images, layouts=layouts)
+    blind = [first + i for first in (0, 5) for i in range(MIN_REFERENCES)]
+    assert np.isnan(scores[blind]).all()
+    assert not np.isnan(np.delete(scores, blind)).any()
+
+
+def test_a_layer_without_a_stated_layout_is_judged_by_its_parts_signature():
+    images = job_images(seed=8, n_layers=12, machine_seed=3, group_length=6)
+    # The printer stated the layout of the first layers only: the layout change at 6 is still seen.
+    scores = change_scores(images, layouts=["one"] * 4)
+    assert np.isnan(scores[[6, 7]]).all() and not np.isnan(scores[[5, 8]]).any()
+
+
+def test_the_photometric_match_recovers_gain_and_offset_with_much_of_the_bed_changed():
+    rng = np.random.default_rng(0)
+    target = ndimage.gaussian_filter(rng.normal(0, 1, (128, 128)), 6).astype(np.float32) * 20
+    image = 1.3 * target - 0.4 + rng.normal(0, 0.1, target.shape).astype(np.float32)
+    image[:, 80:] -= 5.0  # a change over 37% of the image
+    inner = np.ones(target.shape, dtype=bool)
+    matched = _photometric_match(image, target, inner)
+    assert np.abs(matched[:, :80] - target[:, :80]).mean() < 0.1
+    assert (matched[:, 80:] - target[:, 80:]).mean() == pytest.approx(-5.0 / 1.3, rel=0.05)
 
 
 def test_parts_signatures_tell_a_new_layout_from_the_same_one_under_other_grain_and_lighting():

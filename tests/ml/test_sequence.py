@@ -132,6 +132,17 @@ def test_layout_memory_chain_stops_at_a_missing_layer():
     assert layout_memory_chain(10, embedding, [(8, embedding, trace)]) == []
 
 
+def test_stated_layouts_decide_over_embeddings_where_both_layers_have_one():
+    same, other = _layout_embeddings(2)
+    trace = layout_memory_trace(np.ones((8, 8), dtype=np.float32))
+    earlier = [(9, other, trace), (8, other, trace)]
+    assert layout_memory_chain(10, same, earlier) == []
+    assert layout_memory_chain(10, same, earlier, layout="A", layouts={9: "A", 8: "A"}) == [trace, trace]
+    assert layout_memory_chain(10, same, earlier, layout="A", layouts={9: "A", 8: "B"}) == [trace]
+    # Layer 8 stated no layout: its embedding decides against layer 9's.
+    assert layout_memory_chain(10, same, earlier, layout="A", layouts={9: "A"}) == [trace, trace]
+
+
 def test_layout_memory_never_scores_above_the_layer_itself():
     heatmaps = np.random.default_rng(0).gamma(2.0, 1.0, (10, 32, 32)).astype(np.float32)
     embeddings = np.repeat(_layout_embeddings(1), 10, axis=0)

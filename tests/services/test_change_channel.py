@@ -77,6 +77,13 @@ def test_a_faint_spot_alerts_through_the_change_channel_while_it_lasts_and_not_o
     assert set(alert.layers.values_list("index", flat=True)) <= set(range(SPOTTED_FROM, CLEAN_AGAIN))
 
 
+def test_a_layout_the_printer_states_as_new_starts_the_comparison_over(watched):
+    layouts = ["parts 1-4"] * 4 + ["parts 1-5"] * 4
+    scores = scored([ingest(watched, i, layer_array(i, 128), layout=layout) for i, layout in enumerate(layouts)])
+    blind = {first + i for first in (0, 4) for i in range(MIN_REFERENCES)}
+    assert [s.change_score is None for s in scores] == [i in blind for i in range(8)]
+
+
 def test_without_a_change_threshold_the_channel_is_off(printer, install_model):
     install_model(printer.machine, scorer="local", threshold=1000.0)
     scores = job(printer.machine, spotted_from=SPOTTED_FROM)

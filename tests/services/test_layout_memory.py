@@ -13,8 +13,10 @@ from ml.sequence import MEMORY_DEPTH, MEMORY_LEARN_LIMIT
 from tests.images import image_bytes, layer_array
 
 
-def ingest(machine, index, array, job="J"):
-    return layer_ingest(machine=machine, job_id=job, index=index, data=image_bytes(array), enqueue=False).layer
+def ingest(machine, index, array, job="J", layout=""):
+    return layer_ingest(
+        machine=machine, job_id=job, index=index, data=image_bytes(array), layout=layout, enqueue=False
+    ).layer
 
 
 def with_spot(array: np.ndarray) -> np.ndarray:
@@ -55,6 +57,15 @@ def test_it_compares_only_with_the_layer_just_before(printer, install_model):
     same = layer_array(1, 128)
     _, third = scored([ingest(printer.machine, 0, same), ingest(printer.machine, 2, same)])
     assert third.alert_score == third.score  # layer 1 is missing: nothing to compare with
+
+
+def test_a_layout_the_printer_states_as_new_is_judged_by_its_own_score(printer, install_model):
+    install_model(printer.machine, scorer="local", threshold=50.0)
+    same = layer_array(1, 128)
+    layers = [ingest(printer.machine, i, same, layout=layout) for i, layout in enumerate(["A", "A", "B"])]
+    _, second, third = scored(layers)
+    assert second.alert_score < 0.01 * second.score
+    assert third.alert_score == third.score
 
 
 def test_it_compares_only_layers_of_the_same_job(printer, install_model):
