@@ -5,8 +5,8 @@ layers after it can be lined up with it; they are cleared once no later layer co
 A layer whose previous layers are not scored yet (out of order, or in another worker's batch)
 finds a shorter chain, or none, and is judged by the other channels. Where the printer states each
 layer's part layout (Layer.layout), that, not the parts signature, says which layers show the same
-parts. A layer whose change passed
-the threshold is not a reference for the layers after it (see ml.change.change_score).
+parts. A layer whose change passed the threshold is not a reference for the layers after it (see
+ml.change.change_score).
 """
 
 from apps.layers.models import Layer
