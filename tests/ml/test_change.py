@@ -47,6 +47,23 @@ def test_it_sees_a_persistent_defect_more_clearly_with_every_layer_it_lasts(stre
     assert np.all(np.diff(streak_scores[ONSET:]) > 0)
 
 
+def test_a_faint_scratch_half_a_pixel_wide_stands_out_by_its_third_layer():
+    """Machine 3's powder grain is 4.6 grey levels; this groove is 11.9 deep and 0.5 px wide, and
+    7.5 degrees off the nearest long line of a pixel's width. Only the thin lines see it."""
+    images = job_images(
+        seed=200, n_layers=ONSET + 4, machine_seed=3, group_length=40, defects={ONSET: "scratch"}, defect_persistence=10
+    )
+    scores = change_scores(images)
+    assert scores[ONSET + 2 :].min() > 1.5 * scores[MIN_REFERENCES:ONSET].max()
+
+
+def test_a_straight_part_edge_that_is_sharper_on_some_layers_than_others_is_no_scratch():
+    """Machine 1's rectangular parts: a camera shift by a fraction of a pixel blurs a layer's edges
+    a little, so along a straight edge the recent layers and the references differ by a thin line."""
+    scores = change_scores(job_images(seed=201, n_layers=14, machine_seed=1, group_length=40))[MIN_REFERENCES:]
+    assert scores.max() < 1.5 * np.median(scores)
+
+
 def test_layers_over_the_threshold_are_not_references_so_the_clean_powder_after_a_defect_is_no_change():
     lasts = 8
     images = job_images(
