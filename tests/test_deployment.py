@@ -45,3 +45,20 @@ def test_it_reads_production_settings_from_the_environment():
 def test_it_refuses_to_start_production_without_a_database_url():
     result = _production_settings({"SECRET_KEY": "s3cret", "REDIS_URL": "redis://x:6379/0"})
     assert result.returncode != 0 and "DATABASE_URL must be set" in result.stderr
+
+
+def test_the_embedded_broker_keeps_all_its_folders_under_var():
+    code = (
+        "import json; from django.conf import settings;"
+        "print(json.dumps({'var': str(settings.VAR_DIR), 'options': settings.CELERY_BROKER_TRANSPORT_OPTIONS}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local"},
+    )
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    folders = {key: Path(value) for key, value in values["options"].items() if "folder" in key}
+    # kombu keeps its exchange tables in ./control unless told otherwise: wherever the demo started.
+    assert "control_folder" in folders
+    assert all(folder.is_relative_to(values["var"]) for folder in folders.values()), folders

@@ -24,7 +24,7 @@ DATABASES = {
 }
 
 _BROKER_DIR = VAR_DIR / "broker"
-for _sub in ("queue", "processed"):
+for _sub in ("queue", "processed", "control"):
     (_BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
@@ -32,5 +32,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "data_folder_in": str(_BROKER_DIR / "queue"),
     "data_folder_out": str(_BROKER_DIR / "queue"),
     "processed_folder": str(_BROKER_DIR / "processed"),
+    # The exchange tables; kombu's default is a "control" folder in whatever directory the
+    # process started in.
+    "control_folder": str(_BROKER_DIR / "control"),
     "store_processed": False,
 }
