@@ -179,7 +179,7 @@ def change_score(frame: np.ndarray, previous: list[np.ndarray], flagged: list[bo
         reference = np.stack([aligned[i] for i in references])
         target = np.mean([smoothed[i] for i in references], axis=0)
         recent = [(frame, smoothed[-1]), *((aligned[i], smoothed[i]) for i in range(j - 1))]
-        recent = np.stack([_matched(f, s, target, inner) for f, s in recent])
+        recent = np.stack([_photometric_match(f, s, target, inner) for f, s in recent])
         gradient = _edge_gradient(reference.mean(axis=0))
         whitened.append(_whitened_difference(recent, reference, gradient))
         beside_edges.append(_beside_strong_edges(gradient))
@@ -216,6 +216,7 @@ def _filtered_peaks(maps: np.ndarray, beside_edges: np.ndarray) -> np.ndarray:
     than the filtering itself."""
     spectra = _spectra(maps)
     peaks = np.zeros(maps.shape, dtype=np.float32)
+    thin_peaks = np.zeros(maps.shape, dtype=np.float32)
     for (_, _, _, surround), kernel in zip(FILTERS, _kernel_spectra(_padded_shape(maps.shape[1:])), strict=True):
         filtered = _inverse(spectra * kernel)
         sample = filtered[:, _MARGIN:-_MARGIN:_SPREAD_STRIDE, _MARGIN:-_MARGIN:_SPREAD_STRIDE].reshape(len(maps), -1)
@@ -224,10 +225,10 @@ def _filtered_peaks(maps: np.ndarray, beside_edges: np.ndarray) -> np.ndarray:
         filtered -= centre
         np.abs(filtered, out=filtered)
         filtered /= spread
-        if surround is not None:
-            filtered[beside_edges] = 0
-        np.maximum(peaks, filtered, out=peaks)
-    return peaks
+        running = peaks if surround is None else thin_peaks
+        np.maximum(running, filtered, out=running)
+    thin_peaks[beside_edges] = 0
+    return np.maximum(peaks, thin_peaks, out=peaks)
 
 
 def _lag_plans(n_previous: int, flagged: list[bool]) -> list[tuple[int, list[int]]]:
@@ -241,25 +242,20 @@ def _lag_plans(n_previous: int, flagged: list[bool]) -> list[tuple[int, list[int
     return plans
 
 
-def _photometric_match(image: np.ndarray, target: np.ndarray, inner: np.ndarray) -> np.ndarray:
-    """`image` with the gain and offset that match it to `target` where the two agree.
+def _photometric_match(
+    image: np.ndarray, smoothed: np.ndarray, smoothed_target: np.ndarray, inner: np.ndarray
+) -> np.ndarray:
+    """`image` with the gain and offset that match it to the target where the two agree, fitted on
+    the image's and the target's smoothed copies (_match_smoothed), so that the grain does not
+    flatten the gain.
 
     change_frame standardises each layer by its own percentiles, and a defect that covers much of
     the bed (a wide short feed) moves them: the rest of the layer then differs from the references
     everywhere, that difference sets the filtered maps' spread, and the defect itself no longer
     stands out. So the fit starts from the frames as they are (the same exposure, after
     change_frame) and leaves out, three times over, what the fit does not explain: a defect on up to
-    half of the bed. The images are smoothed first so that the grain does not flatten the gain.
+    half of the bed.
     """
-    return _matched(image, _match_smoothed(image), _match_smoothed(target), inner)
-
-
-def _match_smoothed(image: np.ndarray) -> np.ndarray:
-    return ndimage.gaussian_filter(image, _MATCH_SMOOTHING)
-
-
-def _matched(image: np.ndarray, smoothed: np.ndarray, smoothed_target: np.ndarray, inner: np.ndarray) -> np.ndarray:
-    """_photometric_match, given the image's and the target's smoothed copies (_match_smoothed)."""
     y = smoothed[inner][::_MATCH_STRIDE].astype(np.float64)
     x = smoothed_target[inner][::_MATCH_STRIDE].astype(np.float64)
     gain, offset = 1.0, 0.0
@@ -272,6 +268,10 @@ def _matched(image: np.ndarray, smoothed: np.ndarray, smoothed_target: np.ndarra
     if not np.isfinite(gain) or gain < _MIN_MATCH_GAIN:
         return image
     return ((image - offset) / gain).astype(np.float32)
+
+
+def _match_smoothed(image: np.ndarray) -> np.ndarray:
+    return ndimage.gaussian_filter(image, _MATCH_SMOOTHING)
 
 
 def _whitened_difference(recent: np.ndarray, references: np.ndarray, gradient: np.ndarray) -> np.ndarray:

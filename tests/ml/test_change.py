@@ -6,6 +6,7 @@ from ml.change import (
     DEPTH,
     MIN_CHANGE_SCORES,
     MIN_REFERENCES,
+    _match_smoothed,
     _photometric_match,
     change_calibrate,
     change_chain,
@@ -153,7 +154,7 @@ def test_the_photometric_match_recovers_gain_and_offset_with_much_of_the_bed_cha
     image = 1.3 * target - 0.4 + rng.normal(0, 0.1, target.shape).astype(np.float32)
     image[:, 80:] -= 5.0  # a change over 37% of the image
     inner = np.ones(target.shape, dtype=bool)
-    matched = _photometric_match(image, target, inner)
+    matched = _photometric_match(image, _match_smoothed(image), _match_smoothed(target), inner)
     assert np.abs(matched[:, :80] - target[:, :80]).mean() < 0.1
     assert (matched[:, 80:] - target[:, 80:]).mean() == pytest.approx(-5.0 / 1.3, rel=0.05)
 
