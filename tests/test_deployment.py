@@ -24,9 +24,14 @@ def _production_settings(env: dict) -> subprocess.CompletedProcess:
         "'hosts': settings.ALLOWED_HOSTS, 'media': str(settings.MEDIA_ROOT)}, default=str))"
     )
     clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"}}
+    return _settings_run("config.settings.production", code, {**clean, **env})
+
+
+def _settings_run(module: str, code: str, env: dict) -> subprocess.CompletedProcess:
+    """`code` run in a fresh interpreter under the settings `module`, with `env` as its environment."""
     return subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings.production", **env},
+        env={**env, "DJANGO_SETTINGS_MODULE": module},
     )
 
 
@@ -52,10 +57,7 @@ def test_the_embedded_broker_keeps_all_its_folders_under_var():
         "import json; from django.conf import settings;"
         "print(json.dumps({'var': str(settings.VAR_DIR), 'options': settings.CELERY_BROKER_TRANSPORT_OPTIONS}))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local"},
-    )
+    result = _settings_run("config.settings.local", code, dict(os.environ))
     assert result.returncode == 0, result.stderr
     values = json.loads(result.stdout.strip().splitlines()[-1])
     folders = {key: Path(value) for key, value in values["options"].items() if "folder" in key}
