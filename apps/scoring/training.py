@@ -11,19 +11,22 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from apps.layers.imaging import read_image_array
 from apps.layers.models import Layer
 from apps.machines.models import Machine
+from apps.scoring.change_calibration import (
+    change_calibrate,
+    change_calibration_layer_ids,
+    change_calibration_metrics,
+)
+from apps.scoring.layer_arrays import layers_preprocessed
 from apps.scoring.layer_groups import GroupedScores, layer_groups_build, layer_groups_fit
 from apps.scoring.models import LayerGroup, ModelVersion
 from apps.scoring.selectors import defective_layers, training_layers
 from ml.artifacts import file_sha256
 from ml.calibration import calibrate, calibrate_f1_sweep, holdout_split, sample_runs
 from ml.calibration_set import calibration_set
-from ml.change import MIN_CHANGE_SCORES, MIN_REFERENCES, ChangeCalibration, change_calibrate_jobs
 from ml.evaluation import evaluate
 from ml.groups import embed_layers
-from ml.preprocess import preprocess
 from ml.scorers import DEFAULT_SCORER, Scorer, get_scorer_class
 from ml.scorers.base import ScoreResult
 from ml.supervised import MAX_REFERENCE, FeatureSpace, HeadFit, NotEnoughLabels, fit_head
@@ -51,10 +54,6 @@ def model_version_create(*, machine: Machine, scorer: str = DEFAULT_SCORER, conf
     locked = Machine.objects.select_for_update().get(pk=machine.pk)
     latest = ModelVersion.objects.filter(machine=locked).aggregate(v=Max("version"))["v"] or 0
     return ModelVersion.objects.create(machine=locked, version=latest + 1, scorer=scorer, config=config or {})
-
-
-def _load_arrays(layers: list[Layer]) -> np.ndarray:
-    return np.stack([preprocess(read_image_array(layer.image)) for layer in layers])
 
 
 def _split(layer_ids: list[int], layers: dict[int, Layer], seed: int) -> tuple[list[int], list[int]]:
@@ -113,7 +112,7 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
     defective = list(defective_layers(machine=machine)[:1000])
 
     scorer = get_scorer_class(version.scorer)(version.config or None)
-    train_images = _load_arrays([layers[i] for i in train_ids])
+    train_images = layers_preprocessed([layers[i] for i in train_ids])
     train_embeddings = embed_layers(train_images)
     groups = layer_groups_fit(embeddings=train_embeddings, seed=seed)
     train_groups = groups.assign(train_embeddings)
@@ -128,8 +127,8 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
     del train_images
     calibration_ids = holdout_ids or train_ids
     n_real = len(calibration_ids)  # the held-out layers come first, then their benign variants
-    good_images = calibration_set(_load_arrays([layers[i] for i in calibration_ids]), seed=seed)
-    bad_images = _load_arrays(defective) if defective else np.empty((0, *good_images.shape[1:]), np.float32)
+    good_images = calibration_set(layers_preprocessed([layers[i] for i in calibration_ids]), seed=seed)
+    bad_images = layers_preprocessed(defective) if defective else np.empty((0, *good_images.shape[1:]), np.float32)
     good_result = scorer.score(good_images)
     bad_result = scorer.score(bad_images) if defective else None
     good_scores = good_result.scores
@@ -173,13 +172,11 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
             metrics.update(evaluate(fitted.cv_probabilities, head_labels, threshold).as_dict())
             metrics["calibration"] = {"method": method, "cross_validated": True}
 
-    version.change_threshold = version.change_baseline = None
-    change = _change_calibration([layers[i] for i in ids], seed)
-    if change is not None:
-        version.change_threshold, version.change_baseline = change.threshold, change.baseline
-    metrics["calibration"]["change_threshold"] = version.change_threshold
-    metrics["calibration"]["change_baseline"] = version.change_baseline
-    metrics["calibration"]["change_n_scores"] = None if change is None else change.n_scores
+    good = [layers[i] for i in change_calibration_layer_ids(train_ids=train_ids, holdout_ids=holdout_ids)]
+    change = change_calibrate(good=good, seed=seed)
+    version.change_threshold = None if change is None else change.threshold
+    version.change_baseline = None if change is None else change.baseline
+    metrics["calibration"].update(change_calibration_metrics(change))
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.keras"
@@ -212,40 +209,6 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
             row.model_version = version
         LayerGroup.objects.bulk_create(group_rows)
     return version
-
-
-def _change_calibration(good: list[Layer], seed: int) -> ChangeCalibration | None:
-    """The change channel's calibration on the good layers' runs of consecutive layers, each
-    scored in order as scoring sees them, at most LAYERWATCH_MAX_CHANGE_CALIBRATION_LAYERS of them.
-
-    It compares images, not the scorer's output: it serves every scorer and head, and since it
-    learns nothing from these layers, the training layers serve as well as the held-out ones.
-    """
-    limit = settings.LAYERWATCH_MAX_CHANGE_CALIBRATION_LAYERS
-    picked = sample_runs([layer.job_id for layer in good], [layer.index for layer in good], limit, seed=seed)
-    good = [good[p] for p in picked]
-    runs = _runs(good)
-    # A run's first MIN_REFERENCES layers have nothing to compare with: where the runs cannot leave
-    # enough scores for a tail (an archive of single layers), skip scoring them at all.
-    if sum(max(0, len(run) - MIN_REFERENCES) for run in runs) < MIN_CHANGE_SCORES:
-        return None
-    return change_calibrate_jobs(
-        (_load_arrays([good[p] for p in run]) for run in runs),
-        ([good[p].layout for p in run] for run in runs),
-    )
-
-
-def _runs(layers: list[Layer]) -> list[list[int]]:
-    """Positions in `layers` of each unbroken run of one job's consecutive layers, in order."""
-    order = sorted(range(len(layers)), key=lambda p: (layers[p].job_id, layers[p].index))
-    runs: list[list[int]] = []
-    for position in order:
-        layer, before = layers[position], layers[runs[-1][-1]] if runs else None
-        if before is not None and (before.job_id, before.index + 1) == (layer.job_id, layer.index):
-            runs[-1].append(position)
-        else:
-            runs.append([position])
-    return runs
 
 
 def _feature_space(scorer: Scorer, images: np.ndarray, seed: int) -> FeatureSpace:
