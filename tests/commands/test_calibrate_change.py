@@ -1,6 +1,5 @@
 from datetime import datetime, timedelta
 
-import numpy as np
 import pytest
 from django.core.management import CommandError
 from django.utils import timezone
@@ -8,10 +7,8 @@ from django.utils import timezone
 from apps.demo.printers import png_bytes
 from apps.layers.models import Layer
 from apps.layers.services import layer_ingest
-from apps.scoring.change_calibration import change_calibrate
 from apps.scoring.models import ModelVersion
-from apps.scoring.training import model_version_create, model_version_train
-from ml.change import MIN_REFERENCES, ChangeCalibration
+from apps.scoring.training import model_version_activate, model_version_create, model_version_train
 from ml.synthetic import generate_job
 from tests.commands.test_commands import run
 
@@ -46,22 +43,6 @@ def stale_version(machine, *, train_ids, holdout_ids, status=ModelVersion.Status
 
 
 @pytest.fixture
-def quick_change_scores(monkeypatch):
-    """Stands in for ml.change's scoring (seconds a layer) with a calibration that any other
-    choice or order of layers would change."""
-
-    def calibrate_jobs(jobs, layouts):
-        stacks = list(jobs)
-        assert len(list(layouts)) == len(stacks)
-        weighted = [np.average(stack.mean(axis=(1, 2)), weights=np.arange(1, len(stack) + 1)) for stack in stacks]
-        signature = float(np.dot(weighted, np.arange(1, len(stacks) + 1)))
-        n_scores = sum(len(stack) - MIN_REFERENCES for stack in stacks)
-        return ChangeCalibration(baseline=signature, threshold=signature + 1, n_scores=n_scores)
-
-    monkeypatch.setattr("apps.scoring.change_calibration.change_calibrate_jobs", calibrate_jobs)
-
-
-@pytest.fixture
 def jobs(printer):
     return good_jobs(printer.machine)
 
@@ -71,55 +52,32 @@ def version(printer, jobs):
     return stale_version(printer.machine, train_ids=jobs["A"], holdout_ids=jobs["B"])
 
 
-def expected(ids):
-    return change_calibrate(good=list(Layer.objects.filter(pk__in=ids).order_by("pk")), seed=0)
-
-
-def test_it_recalibrates_the_active_versions_change_channel_on_its_training_layers(printer, jobs, version):
-    output = run("calibrate_change", printer.machine.slug)
-    want = expected(jobs["A"] + jobs["B"])
-    version.refresh_from_db()
-    assert (version.change_threshold, version.change_baseline) == (want.threshold, want.baseline)
-    assert version.change_threshold != STALE["change_threshold"]
-    assert f"change threshold 99 → {want.threshold:.6g}" in output and f"{want.n_scores} scores" in output
-
-
-def test_it_records_the_new_calibration_and_when_in_the_versions_metrics(printer, jobs, version, quick_change_scores):
-    run("calibrate_change", printer.machine.name)
-    version.refresh_from_db()
-    calibration = version.metrics["calibration"]
-    assert calibration["method"] == "fpr_target"  # the rest of the calibration is kept
-    assert calibration["change_threshold"] == version.change_threshold == expected(jobs["A"] + jobs["B"]).threshold
-    assert calibration["change_baseline"] == version.change_baseline
-    assert calibration["change_n_scores"] == 32
-    assert timezone.now() - datetime.fromisoformat(calibration["change_recalibrated_at"]) < timedelta(minutes=5)
-
-
-def test_a_dry_run_prints_the_new_calibration_and_saves_nothing(printer, jobs, version, quick_change_scores):
-    output = run("calibrate_change", printer.machine.slug, "--dry-run")
-    version.refresh_from_db()
-    assert (version.change_threshold, version.change_baseline) == (99.0, -1.0)
-    assert "change_recalibrated_at" not in version.metrics["calibration"]
-    assert f"→ {expected(jobs['A'] + jobs['B']).threshold:.6g}" in output and "nothing saved" in output
-
-
-def test_it_recalibrates_the_version_asked_for_and_leaves_the_active_one(printer, jobs, version, quick_change_scores):
+def test_a_dry_run_prints_what_a_run_of_the_version_asked_for_then_saves_without_its_deleted_layers(
+    printer, jobs, version
+):
     version.status = ModelVersion.Status.RETIRED
     version.save(update_fields=["status"])
     active = stale_version(printer.machine, train_ids=jobs["A"], holdout_ids=[])
-    run("calibrate_change", printer.machine.slug, "--version", "1")
-    version.refresh_from_db()
-    active.refresh_from_db()
-    assert version.change_threshold == expected(jobs["A"] + jobs["B"]).threshold
-    assert active.change_threshold == STALE["change_threshold"]
-
-
-def test_it_skips_layers_deleted_since_training(printer, jobs, version, quick_change_scores):
     Layer.objects.filter(pk__in=jobs["B"][-2:]).delete()
-    output = run("calibrate_change", printer.machine.slug)
+
+    dry = run("calibrate_change", printer.machine.slug, "--version", "1", "--dry-run")
     version.refresh_from_db()
-    assert version.change_threshold == expected(jobs["A"] + jobs["B"][:-2]).threshold
-    assert "30 scores from 34 good layers, 2 deleted since training skipped" in output
+    assert (version.change_threshold, version.change_baseline) == (99.0, -1.0)
+    assert "change_recalibrated_at" not in version.metrics["calibration"]
+    assert "nothing saved" in dry and "30 scores from 34 good layers, 2 deleted since training skipped" in dry
+
+    run("calibrate_change", printer.machine.name, "--version", "1")
+    version.refresh_from_db()
+    assert version.change_threshold != STALE["change_threshold"]
+    assert f"change threshold 99 → {version.change_threshold:.6g}" in dry
+    calibration = version.metrics["calibration"]
+    assert calibration["method"] == "fpr_target"  # the rest of the calibration is kept
+    assert calibration["change_threshold"] == version.change_threshold
+    assert calibration["change_baseline"] == version.change_baseline
+    assert calibration["change_n_scores"] == 30
+    assert timezone.now() - datetime.fromisoformat(calibration["change_recalibrated_at"]) < timedelta(minutes=5)
+    active.refresh_from_db()
+    assert active.change_threshold == STALE["change_threshold"]
 
 
 def test_with_too_few_layers_left_it_keeps_the_old_calibration(printer, jobs, version):
@@ -149,13 +107,14 @@ def test_it_refuses_a_version_without_training_layers(printer):
         run("calibrate_change", printer.machine.slug, "--version", str(failed.version))
 
 
-def test_it_calibrates_a_trained_version_on_the_layers_training_calibrated_it_on(printer, quick_change_scores):
+def test_it_calibrates_the_active_version_on_the_layers_its_training_calibrated_it_on(printer):
     good_jobs(printer.machine, jobs="ABC")  # training holds one job out whole
     version = model_version_create(machine=printer.machine, scorer="seed")
     trained = model_version_train(version=version, epochs=1, verbose=False)
     assert trained.training_set["holdout_layer_ids"]
     ModelVersion.objects.filter(pk=trained.pk).update(**STALE)
-    run("calibrate_change", printer.machine.slug, "--version", str(trained.version))
+    model_version_activate(version=trained)
+    run("calibrate_change", printer.machine.slug)
     recalibrated = ModelVersion.objects.get(pk=trained.pk)
     assert recalibrated.change_threshold == trained.change_threshold
     assert recalibrated.change_baseline == trained.change_baseline
