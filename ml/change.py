@@ -72,9 +72,14 @@ _GATE_STRENGTH, _GATE_REACH = 6.0, 2
 # px an edge may move between the reference layers and the recent ones: parts grow by up to a
 # quarter of a pixel per layer on synthetic machines, and registration is good to about 0.3 px.
 EDGE_SHIFT = 1.5
-# px at the border left out: more than a camera shakes between layers. On the real PBLM frames, 4 px
+# px at the sides left out: more than a camera shakes between layers. On the real PBLM frames, 4 px
 # beyond the largest shift let the walls beside the bed raise good frames' scores from 7-9 to 25.
 _MARGIN = 10
+# The powder runs to the top and bottom of the photo (the recoater travels across, between the
+# walls), and a recoater streak runs along it: there only the rows a reference was shifted across
+# (padding), and _SHIFT_SLACK px beyond for the interpolation, are left out, never fewer than
+# _MIN_MARGIN. A 10 px margin there lost every streak within 10 px of the top or bottom.
+_MIN_MARGIN, _SHIFT_SLACK = 4, 2
 _PAD = 16
 _VARIANCE_FLOOR = 0.25  # of the median variance: a pixel quiet by chance must not explode
 _MATCH_SMOOTHING, _MATCH_STRIDE, _MIN_MATCH_GAIN = 2.0, 7, 0.2  # see _photometric_match
@@ -167,7 +172,7 @@ def change_score(frame: np.ndarray, previous: list[np.ndarray], flagged: list[bo
     # Near the border a shifted frame shows padding, a camera shift smears a photo's own edge, and
     # on real frames the bed's walls and rails catch the light differently from layer to layer: no
     # layer is compared there.
-    inner = _inner_mask(frame.shape)
+    inner = _inner_mask(frame.shape, *_top_bottom_margins(shifts))
     for shifted in aligned.values():
         shifted[~inner] = frame[~inner]
 
@@ -320,10 +325,22 @@ def _inverse(spectra: np.ndarray) -> np.ndarray:
     return out[..., _PAD:-_PAD, _PAD:-_PAD].astype(np.float32)
 
 
-@lru_cache(maxsize=4)
-def _inner_mask(shape: tuple[int, int]) -> np.ndarray:
+def _top_bottom_margins(shifts: Sequence[tuple[float, float]]) -> tuple[int, int]:
+    """Rows left out at the top and at the bottom: a reference shifted down by dy shows dy rows of
+    padding at the top, one shifted up shows them at the bottom."""
+    dy = np.array([0.0, *(shift[0] for shift in shifts)])
+    return tuple(
+        int(min(_MARGIN, max(_MIN_MARGIN, np.ceil(padding) + _SHIFT_SLACK))) for padding in (dy.max(), -dy.min())
+    )
+
+
+@lru_cache(maxsize=64)
+def _inner_mask(shape: tuple[int, int], top: int, bottom: int) -> np.ndarray:
+    """Where layers are compared: all but `top` and `bottom` rows and _MARGIN columns at each side.
+    Read-only: it is shared between calls."""
     inner = np.zeros(shape, dtype=bool)
-    inner[_MARGIN:-_MARGIN, _MARGIN:-_MARGIN] = True
+    inner[top : shape[0] - bottom, _MARGIN:-_MARGIN] = True
+    inner.flags.writeable = False
     return inner
 
 

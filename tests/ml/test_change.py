@@ -8,6 +8,7 @@ from ml.change import (
     MIN_REFERENCES,
     _match_smoothed,
     _photometric_match,
+    _top_bottom_margins,
     change_calibrate,
     change_chain,
     change_frame,
@@ -63,6 +64,21 @@ def test_a_straight_part_edge_that_is_sharper_on_some_layers_than_others_is_no_s
     a little, so along a straight edge the recent layers and the references differ by a thin line."""
     scores = change_scores(job_images(seed=201, n_layers=14, machine_seed=1, group_length=40))[MIN_REFERENCES:]
     assert scores.max() < 1.5 * np.median(scores)
+
+
+def test_a_streak_a_few_pixels_from_the_top_of_the_photo_stands_out():
+    """Machine 2's powder runs to the photo's second row; this streak lies on rows 4-7."""
+    images = job_images(
+        seed=340, n_layers=ONSET + 4, machine_seed=2, group_length=40, defects={ONSET: "streak"}, defect_persistence=10
+    )
+    scores = change_scores(images)
+    assert scores[ONSET:].min() > 1.5 * scores[MIN_REFERENCES:ONSET].max()
+
+
+def test_only_the_rows_a_reference_was_shifted_across_are_left_out_at_the_top_and_bottom():
+    assert _top_bottom_margins([(0.3, 5.0), (-0.2, -6.0)]) == (4, 4)  # a few px at least; sideways shifts do not count
+    assert _top_bottom_margins([(3.2, 0.0), (-1.5, 0.0)]) == (6, 4)  # shifted down: padding at the top
+    assert _top_bottom_margins([(-20.0, 0.0)]) == (4, 10)  # never more than at the sides
 
 
 def test_layers_over_the_threshold_are_not_references_so_the_clean_powder_after_a_defect_is_no_change():
