@@ -185,8 +185,9 @@ def change_score(frame: np.ndarray, previous: list[np.ndarray], flagged: list[bo
         target = np.mean([smoothed[i] for i in references], axis=0)
         recent = [(frame, smoothed[-1]), *((aligned[i], smoothed[i]) for i in range(j - 1))]
         recent = np.stack([_photometric_match(f, s, target, inner) for f, s in recent])
-        gradient = _edge_gradient(reference.mean(axis=0))
-        whitened.append(_whitened_difference(recent, reference, gradient))
+        mean = reference.mean(axis=0)
+        gradient = _edge_gradient(mean)
+        whitened.append(_whitened_difference(recent, reference, mean, gradient))
         beside_edges.append(_beside_strong_edges(gradient))
     whitened = np.stack(whitened)
     whitened[:, ~inner] = 0
@@ -279,11 +280,12 @@ def _match_smoothed(image: np.ndarray) -> np.ndarray:
     return ndimage.gaussian_filter(image, _MATCH_SMOOTHING)
 
 
-def _whitened_difference(recent: np.ndarray, references: np.ndarray, gradient: np.ndarray) -> np.ndarray:
-    """The recent layers' mean less the references', less what moving edges explain, in standard
-    deviations of that difference as the references varied among themselves. `gradient`: the
-    references' mean's (_edge_gradient)."""
-    mean = references.mean(axis=0)
+def _whitened_difference(
+    recent: np.ndarray, references: np.ndarray, mean: np.ndarray, gradient: np.ndarray
+) -> np.ndarray:
+    """The recent layers' mean less the references' (`mean`), less what moving edges explain, in
+    standard deviations of that difference as the references varied among themselves.
+    `gradient`: the references' mean's (_edge_gradient)."""
     difference = recent.mean(axis=0) - mean
     # What an edge of the references moving EDGE_SHIFT px could account for.
     difference -= np.clip(difference, -EDGE_SHIFT * gradient, EDGE_SHIFT * gradient)
