@@ -78,7 +78,9 @@ _MARGIN = 10
 # The powder runs to the top and bottom of the photo (the recoater travels across, between the
 # walls), and a recoater streak runs along it: there only the rows a reference was shifted across
 # (padding), and _SHIFT_SLACK px beyond for the interpolation, are left out, never fewer than
-# _MIN_MARGIN. A 10 px margin there lost every streak within 10 px of the top or bottom.
+# _MIN_MARGIN. A 10 px margin there lost every streak within 10 px of the top or bottom. Within
+# 10 px of them, a rail or a wall's edge is left out as the thin lines leave out strong edges: on
+# synthetic machine 1 a good layer scored 9.3 on the rail's edge, against a threshold of 7.3.
 _MIN_MARGIN, _SHIFT_SLACK = 4, 2
 _PAD = 16
 _VARIANCE_FLOOR = 0.25  # of the median variance: a pixel quiet by chance must not explode
@@ -191,10 +193,15 @@ def change_score(frame: np.ndarray, previous: list[np.ndarray], flagged: list[bo
         beside_edges.append(_beside_strong_edges(gradient))
     whitened = np.stack(whitened)
     whitened[:, ~inner] = 0
-    peaks = _filtered_peaks(whitened, np.stack(beside_edges))
+    beside_edges = np.stack(beside_edges)
+    peaks = _filtered_peaks(whitened, beside_edges)
+    # In the rows at the top and bottom that only a shift-sized margin leaves out, the photo may
+    # end on a rail or a wall: there nothing looks beside the references' strong edges.
+    border_band = inner & ~_inner_mask(frame.shape, _MARGIN, _MARGIN)
     best = None
-    for peak, (j, _) in zip(peaks, plans, strict=True):
+    for peak, near_edges, (j, _) in zip(peaks, beside_edges, plans, strict=True):
         peak[~inner] = 0
+        peak[border_band & near_edges] = 0
         score = float(top_mean(peak[None], TOP_FRACTION)[0])
         if best is None or score > best.score:
             best = ChangeResult(score=score, lag=j, map=peak)

@@ -75,6 +75,19 @@ def test_a_streak_a_few_pixels_from_the_top_of_the_photo_stands_out():
     assert scores[ONSET:].min() > 1.5 * scores[MIN_REFERENCES:ONSET].max()
 
 
+def test_the_edge_of_the_rails_at_the_top_of_the_photo_is_no_change():
+    """Machine 1's bed starts on row 4, below a dark rail; on layer 58 its edge is a little
+    sharper than on the layers before (a fraction of a pixel's camera shift)."""
+    images = job_images(seed=201, n_layers=59, machine_seed=1)
+    frames, signatures = [change_frame(image) for image in images], parts_signature(images)
+
+    def score(t):
+        earlier = [(i, signatures[i], frames[i]) for i in range(t - DEPTH, t)]
+        return change_score(frames[t], change_chain(t, signatures[t], earlier)).score
+
+    assert score(58) < 1.25 * max(score(t) for t in range(52, 58))
+
+
 def test_only_the_rows_a_reference_was_shifted_across_are_left_out_at_the_top_and_bottom():
     assert _top_bottom_margins([(0.3, 5.0), (-0.2, -6.0)]) == (4, 4)  # a few px at least; sideways shifts do not count
     assert _top_bottom_margins([(3.2, 0.0), (-1.5, 0.0)]) == (6, 4)  # shifted down: padding at the top
