@@ -1,10 +1,10 @@
 """The change channel in scoring: each layer against the same parts' previous layers of its job (ml.change).
 
-Every scored layer leaves its standardised frame and parts signature on its LayerScore, so the
+Every scored layer leaves its standardised frame and layout key on its LayerScore, so the
 layers after it can be lined up with it; they are cleared once no later layer compares with them.
 A layer whose previous layers are not scored yet (out of order, or in another worker's batch)
 finds a shorter chain, or none, and is judged by the other channels. Where the printer states each
-layer's part layout (Layer.layout), that, not the parts signature, says which layers show the same
+layer's part layout (Layer.layout), that, not the layout key, says which layers show the same
 parts. A layer whose change passed the threshold is not a reference for the layers after it (see
 ml.change.change_score).
 """
@@ -12,7 +12,7 @@ ml.change.change_score).
 from apps.layers.models import Layer
 from apps.scoring.models import ModelVersion
 from apps.scoring.traces import encode_array, traces_before, traces_clear
-from ml.change import DEPTH, ChangeResult, change_chain, change_frame, change_score, parts_signature
+from ml.change import DEPTH, ChangeResult, change_chain, change_frame, change_score, layout_key
 from ml.preprocess import IMAGE_SIZE
 
 _FRAME_SHAPE = (IMAGE_SIZE, IMAGE_SIZE)
@@ -24,12 +24,12 @@ def change_fields(*, layer: Layer, version: ModelVersion, image) -> tuple[Change
     change threshold, or the layout too few layers yet), and what it leaves for the next layers."""
     if not version.change_threshold:
         return None, {}
-    frame, signature = change_frame(image), parts_signature(image[None])[0]
+    frame, key = change_frame(image), layout_key(image[None])[0]
     earlier = traces_before(
         layer=layer,
         version=version,
         depth=DEPTH,
-        key="parts_signature",
+        key="layout_key",
         trace="change_frame",
         shape=_FRAME_SHAPE,
         also=("change_score", "layer__layout"),
@@ -37,11 +37,11 @@ def change_fields(*, layer: Layer, version: ModelVersion, image) -> tuple[Change
     # A layer whose change passed the threshold is not a reference (ml.change.change_score).
     flagged = [(i, key, (f, s is not None and s > version.change_threshold)) for i, key, f, s, _ in earlier]
     stated = {i: layout for i, *_, layout in earlier}
-    chain = change_chain(layer.index, signature, flagged, layout=layer.layout, layouts=stated)
+    chain = change_chain(layer.index, key, flagged, layout=layer.layout, layouts=stated)
     result = change_score(frame, [f for f, _ in chain], [flag for _, flag in chain])
     fields = {
         "change_frame": encode_array(frame),
-        "parts_signature": encode_array(signature),
+        "layout_key": encode_array(key),
         "change_score": None if result is None else result.score,
     }
     return result, fields
@@ -49,4 +49,4 @@ def change_fields(*, layer: Layer, version: ModelVersion, image) -> tuple[Change
 
 def change_prune(*, layer: Layer, version: ModelVersion) -> None:
     """Clear the frames of the job's layers that later layers will no longer compare with."""
-    traces_clear(layer=layer, version=version, keep=_KEEP_LAYERS, fields=("change_frame", "parts_signature"))
+    traces_clear(layer=layer, version=version, keep=_KEEP_LAYERS, fields=("change_frame", "layout_key"))

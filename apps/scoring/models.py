@@ -116,7 +116,7 @@ class LayerScore(models.Model):
     layout_embedding = models.BinaryField(null=True, editable=False)
     layout_trace = models.BinaryField(null=True, editable=False)
     change_frame = models.BinaryField(null=True, editable=False)
-    parts_signature = models.BinaryField(null=True, editable=False)
+    layout_key = models.BinaryField(null=True, editable=False)
     scored_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

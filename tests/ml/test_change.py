@@ -14,7 +14,10 @@ from ml.change import (
     change_frame,
     change_score,
     change_scores,
+    layout_key,
     parts_signature,
+    powder_lost,
+    same_layout,
     same_parts,
 )
 from ml.synthetic import generate_job
@@ -79,11 +82,11 @@ def test_the_edge_of_the_rails_at_the_top_of_the_photo_is_no_change():
     """Machine 1's bed starts on row 4, below a dark rail; on layer 58 its edge is a little
     sharper than on the layers before (a fraction of a pixel's camera shift)."""
     images = job_images(seed=201, n_layers=59, machine_seed=1)
-    frames, signatures = [change_frame(image) for image in images], parts_signature(images)
+    frames, keys = [change_frame(image) for image in images], layout_key(images)
 
     def score(t):
-        earlier = [(i, signatures[i], frames[i]) for i in range(t - DEPTH, t)]
-        return change_score(frames[t], change_chain(t, signatures[t], earlier)).score
+        earlier = [(i, keys[i], frames[i]) for i in range(t - DEPTH, t)]
+        return change_score(frames[t], change_chain(t, keys[t], earlier)).score
 
     assert score(58) < 1.25 * max(score(t) for t in range(52, 58))
 
@@ -114,10 +117,10 @@ def test_layers_over_the_threshold_are_not_references_so_the_clean_powder_after_
 
 def test_it_dates_the_change_by_the_lag_that_scored_highest(streak_job):
     frames = [change_frame(image) for image in streak_job]
-    signatures = parts_signature(streak_job)
+    keys = layout_key(streak_job)
     t = ONSET + 2
-    earlier = [(i, signatures[i], frames[i]) for i in range(t - DEPTH, t)]
-    result = change_score(frames[t], change_chain(t, signatures[t], earlier))
+    earlier = [(i, keys[i], frames[i]) for i in range(t - DEPTH, t)]
+    result = change_score(frames[t], change_chain(t, keys[t], earlier))
     assert result.lag == 3  # the last 3 layers (10, 11 and 12) show it
     peak = np.unravel_index(np.argmax(result.map), result.map.shape)
     assert result.map[peak] == pytest.approx(result.map.max())
@@ -151,14 +154,51 @@ def test_a_short_feed_over_a_third_of_the_bed_stands_out_though_it_moves_the_lay
     assert scores[ONSET + 1 :].min() > 3 * before.max()
 
 
-def test_a_short_feed_that_changes_the_parts_signature_is_found_where_the_printer_states_its_layouts():
+def test_a_short_feed_that_changes_the_parts_signature_is_no_new_layout():
     images, _ = short_feed_job(seed=24)
-    signatures = parts_signature(images)
+    signatures, keys = parts_signature(images), layout_key(images)
+    # To the parts signature alone the bare bed looks like new parts ...
     assert not same_parts(signatures[ONSET], signatures[ONSET - 1])
-    # Taken for new parts: the channel starts over and waits for MIN_REFERENCES layers of them.
-    assert np.isnan(change_scores(images)[ONSET : ONSET + MIN_REFERENCES]).all()
-    scores = change_scores(images, layouts=["build layers 1-200"] * len(images))
+    # ... but the powder it lost keeps the layout, so the channel compares it with the layers before.
+    assert same_layout(keys[ONSET], keys[ONSET - 1])
+    scores = change_scores(images)
     assert scores[ONSET:].min() > 3 * scores[MIN_REFERENCES:ONSET].max()
+    stated = change_scores(images, layouts=["build layers 1-200"] * len(images))
+    assert stated[ONSET:].min() > 3 * stated[MIN_REFERENCES:ONSET].max()
+
+
+def test_no_layout_change_of_a_synthetic_job_looks_like_lost_powder():
+    layers = generate_job(seed=202, n_layers=211, machine_seed=2)
+    images = np.stack([layers[i].image for i in range(29, 211, 30) for i in (i, i + 1)]).astype(np.float32) / 255
+    keys = layout_key(images)
+    # Layers 29 and 30, 59 and 60, ...: the last layer of each layout and the first of the next.
+    for earlier, later in zip(keys[::2], keys[1::2], strict=True):
+        signature, levels = np.split(later, 2)
+        previous_signature, previous_levels = np.split(earlier, 2)
+        assert not same_parts(signature, previous_signature)
+        assert not powder_lost(levels, previous_levels)
+        assert not same_layout(later, earlier)
+
+
+def test_a_darker_exposure_or_a_part_that_ended_is_no_lost_powder():
+    rng = np.random.default_rng(0)
+    previous = 0.4 + rng.normal(0, 0.003, (28, 28))
+    previous[5:12, 5:12] += 0.1  # a part, 56 px across
+    darker = previous - 0.05  # the whole bed 13 grey levels darker
+    assert not powder_lost(darker.ravel(), previous.ravel())
+    ended = previous.copy()
+    ended[5:12, 5:12] -= 0.1  # the part is gone: powder as dark as the powder beside it
+    assert not powder_lost(ended.ravel(), previous.ravel())
+    bare = previous.copy()
+    bare[:, 22:] -= 12 / 255  # the far end of the bed, 12 grey levels darker than the powder was
+    assert powder_lost(bare.ravel(), previous.ravel())
+
+
+def test_a_layout_key_stored_before_keys_held_block_means_matches_no_key():
+    images = job_images(seed=8, n_layers=2, machine_seed=3, group_length=40)
+    keys = layout_key(images)
+    assert same_layout(keys[1], keys[0])
+    assert not same_layout(keys[1], parts_signature(images)[0])
 
 
 def test_a_layout_the_printer_states_as_new_starts_the_comparison_over_where_the_images_look_alike():
@@ -196,10 +236,10 @@ def test_parts_signatures_tell_a_new_layout_from_the_same_one_under_other_grain_
 
 
 def test_the_chain_stops_at_a_missing_layer():
-    signature = np.ones(4, dtype=np.float32) / 2
+    key = np.concatenate([np.ones(4) / 2, np.full(4, 0.4)]).astype(np.float32)  # a signature, then 2x2 blocks
     frame = np.zeros((2, 2), dtype=np.float32)
-    earlier = [(9, signature, frame + 9), (8, signature, frame + 8), (6, signature, frame + 6)]
-    assert [f[0, 0] for f in change_chain(10, signature, earlier)] == [9, 8]
+    earlier = [(9, key, frame + 9), (8, key, frame + 8), (6, key, frame + 6)]
+    assert [f[0, 0] for f in change_chain(10, key, earlier)] == [9, 8]
 
 
 def test_it_has_no_score_without_enough_previous_layers_of_the_layout(streak_job):

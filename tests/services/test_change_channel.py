@@ -58,7 +58,7 @@ def watched(printer, install_model):
 def test_it_scores_change_once_the_layout_has_enough_previous_layers_and_new_grain_is_no_change(watched):
     scores = job(watched)
     assert [s.change_score is None for s in scores] == [i < MIN_REFERENCES for i in range(len(scores))]
-    assert all(s.change_frame is not None and s.parts_signature is not None for s in scores)
+    assert all(s.change_frame is not None and s.layout_key is not None for s in scores)
     # Every layer has grain of its own: that is no change.
     assert max(s.change_score for s in scores[MIN_REFERENCES:]) < 8.0
     assert all(s.alert_score < s.threshold for s in scores)
