@@ -329,6 +329,7 @@ def record_scores(
         return out
 
     good = [scored(seed) for seed in GOOD_JOBS]
+    finishing = [scored(seed, parts_finish_early=True) for seed in GOOD_JOBS]
     judged = "alert score" if "alert score" in good[0] else "per-layer"
     onsets = {seed: defect_onsets(seed) for seed in DEFECT_JOBS}
     defect_jobs = [scored(seed, defects=onsets[seed], defect_persistence=RECORD_PERSISTENCE) for seed in DEFECT_JOBS]
@@ -336,6 +337,7 @@ def record_scores(
     def series(name: str) -> dict:
         return {
             "good_jobs": [[round(float(v), 4) for v in job[name]] for job in good],
+            "good_jobs_parts_finishing": [[round(float(v), 4) for v in job[name]] for job in finishing],
             "defects": {
                 kind: [
                     [round(float(v), 4) for v in job[name][onset : onset + RECORD_PERSISTENCE]]
@@ -380,7 +382,7 @@ def record_scores(
 
 def stated_layouts_of(layers, stated: bool) -> list[str] | None:
     """What a printer that states its layouts would send with each layer: its part group."""
-    return [f"group {layer.group}" for layer in layers] if stated else None
+    return [layer.layout for layer in layers] if stated else None
 
 
 def record_change_scores(out: Path, machine: int = RECORD_MACHINE, stated_layouts: bool = False) -> None:
@@ -426,6 +428,7 @@ def record_change_scores(out: Path, machine: int = RECORD_MACHINE, stated_layout
         ]
 
     good = [normalised(scored(seed, threshold=calibration.threshold)) for seed in GOOD_JOBS]
+    finishing = [normalised(scored(seed, calibration.threshold, parts_finish_early=True)) for seed in GOOD_JOBS]
     onsets = {seed: defect_onsets(seed) for seed in DEFECT_JOBS}
     defect_jobs = {
         seed: normalised(
@@ -448,6 +451,7 @@ def record_change_scores(out: Path, machine: int = RECORD_MACHINE, stated_layout
         "judged": "change",
         "stated_layouts": stated_layouts,
         "good_jobs": good,
+        "good_jobs_parts_finishing": finishing,
         "defects": defects,
         "variants": {},
         "change_calibration": vars(calibration),
@@ -458,6 +462,26 @@ def record_change_scores(out: Path, machine: int = RECORD_MACHINE, stated_layout
     out.write_text(json.dumps(record, indent=1))
     rates = ", ".join(f"{np.mean(np.array(job) > 1):.1%}" for job in good)
     print(f"wrote {out}: change channel {calibration}; good jobs' layers above its threshold: {rates}")
+
+
+def print_parts_finishing(params: RuleParams, jobs: list[list[float]]) -> None:
+    """Alerts on the recorded good jobs in which one part of each layout finishes before the others
+    (generate_job's parts_finish_early), each replayed whole: the stitched good jobs are cut from
+    jobs whose layouts change all at once, and this is the other way a layout changes."""
+    layers = sum(len(job) for job in jobs)
+    firings = [
+        firing
+        for job in jobs
+        for firing in rules_replay(
+            params=params, points=[Point(i, float(v)) for i, v in enumerate(job)], resolve_at_once=True
+        )
+    ]
+    critical = sum(f.severity == CRITICAL for f in firings)
+    print(
+        f"good jobs whose parts finish one at a time ({len(jobs)} recorded jobs, {layers} layers, replayed whole):"
+        f" false criticals per {LAYERS} layers {critical * LAYERS / layers:.2f},"
+        f" warnings {(len(firings) - critical) * LAYERS / layers:.2f}"
+    )
 
 
 VISIBILITY_BANDS = (0.0, 10.0, 20.0, 40.0)
@@ -548,6 +572,8 @@ def main() -> None:
             draws += [(kind, record["visibility"][kind][draw], tally) for draw, tally in sorted(r["per_draw"].items())]
     if draws:
         print_by_visibility(draws)
+    if args.scores and record.get("good_jobs_parts_finishing"):
+        print_parts_finishing(params, record["good_jobs_parts_finishing"])
     print(
         f"good jobs, false critical alerts per job (target <= 0.1): {good['critical_resolved']:.3f} when every"
         f" alert is resolved at once, {good['jobs_critical_open']:.3f} when warnings are left open to escalate;"

@@ -32,3 +32,25 @@ def test_a_recorded_replay_reports_each_draw_against_its_ideal_observer_visibili
     assert any(line.startswith("d' 0 to 10: 1 draws, 0.0% ") for line in lines)
     assert any(line.startswith("d' 10 to 20: 0 draws, - ") for line in lines)
     assert any(line.startswith("d' 40 to inf: 1 draws, 100.0% ") for line in lines)
+
+
+def test_a_recorded_replay_counts_alerts_on_the_jobs_whose_parts_finish_one_at_a_time(tmp_path):
+    quiet, fired = [0.0] * 250, [0.0] * 100 + [3.0] * 3 + [0.0] * 147  # one critical in 250 layers
+    record = {
+        "scorer": "none",
+        "judged": "change",
+        "good_jobs": [[0.0] * 240],
+        "good_jobs_parts_finishing": [quiet, fired],
+        "defects": {"scratch": [[3.0] * 8]},
+        "variants": {},
+    }
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record))
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--scores", str(path), "--good-jobs", "3", "--defect-jobs", "5"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(line for line in result.stdout.splitlines() if line.startswith("good jobs whose parts finish"))
+    assert "(2 recorded jobs, 500 layers, replayed whole): false criticals per 500 layers 1.00" in line

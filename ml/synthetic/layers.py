@@ -3,8 +3,10 @@
 A layer seen from above: grey granular powder under a fixed, uneven illumination, dark machine
 rails at the sides, faint lines left by the recoater (which travels left to right, +x), and
 brighter melted part cross-sections. The parts change from one group of layers to the next and
-barely change within a group. Benign variation (exposure drift, sensor noise, camera shift of up
-to about 3 px) is always on; defects from `ml.synthetic.defects` come with their true masks.
+barely change within a group; with `parts_finish_early`, one part of a group finishes partway
+through it while the others go on, as a shorter part in a build does. Benign variation (exposure
+drift, sensor noise, camera shift of up to about 3 px) is always on; defects from
+`ml.synthetic.defects` come with their true masks.
 
 Every random draw comes from a `np.random.Generator` seeded from (seed, purpose, index), so a
 layer does not depend on how many layers are generated or on which other layers have defects.
@@ -24,7 +26,8 @@ from ml.synthetic.painters import Canvas
 from ml.synthetic.parts import Part, render_parts, sample_parts
 
 # Purposes that seed independent random streams.
-_MACHINE, _GROUP, _JOB_LAYER, _JOB_DEFECT, _LAYER, _LAYER_DEFECT = range(6)
+_MACHINE, _GROUP, _JOB_LAYER, _JOB_DEFECT, _LAYER, _LAYER_DEFECT, _FINISH = range(7)
+_FINISH_WITHIN = (8, 23)  # the layers of a group within which a part that finishes early does
 _HATCH_ROTATION = np.radians(67.0)  # a common scan-rotation strategy
 # The powder's grain: white noise blurred by GRAIN_BLUR px, which divides its std by about
 # GRAIN_SCALE; scaled back by it, a machine's grain_sigma is the grain's std on bare powder.
@@ -38,6 +41,7 @@ class SyntheticLayer:
     defect: str | None
     group: int
     index: int
+    layout: str = ""  # what a printer that states its layouts would send: which parts it exposes
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,14 @@ def _group_parts(seed: int, group: int, machine: Machine) -> tuple[list[Part], f
     return sample_parts(rng, machine.bed), float(rng.uniform(-0.12, 0.12))
 
 
+def _group_finish(seed: int, group: int, n_parts: int) -> int | None:
+    """The layer of a group from which its first part is finished, or None where it has one part.
+    A stream of its own, so the layers of jobs without early finishes stay as they were."""
+    if n_parts < 2:
+        return None
+    return int(np.random.default_rng([seed, _FINISH, group]).integers(*_FINISH_WITHIN))
+
+
 def render_layer(
     rng: np.random.Generator,
     machine: Machine,
@@ -178,6 +190,7 @@ def generate_job(
     defect_persistence: int = 1,
     variation: Variation = Variation(),
     machine_seed: int | None = None,
+    parts_finish_early: bool = False,
 ) -> list[SyntheticLayer]:
     """Consecutive layers of one build on one machine (the seed picks the machine's look).
 
@@ -187,6 +200,9 @@ def generate_job(
     `defects` maps the layer index where a defect appears to its kind; it stays at the same
     place on the bed for `defect_persistence` layers. Where defects overlap, the layer's
     `defect` is the most recent one and its mask the union.
+
+    `parts_finish_early`: in each group of more than one part, the first part is finished from a
+    layer drawn among the group's layers 8-22 on; each layer's `layout` says which parts it shows.
     """
     defects = dict(defects or {})
     for onset, kind in defects.items():
@@ -205,6 +221,10 @@ def generate_job(
             groups[group] = _group_parts(seed, group, machine)
         base_parts, growth = groups[group]
         parts = [p.scaled(1 + growth * (position / group_length - 0.5)) for p in base_parts]
+        layout = f"group {group}"
+        finish = _group_finish(seed, group, len(parts)) if parts_finish_early else None
+        if finish is not None and position >= finish:
+            parts, layout = parts[1:], f"group {group}, its first part finished"
         if index in defects:
             rng = np.random.default_rng([seed, _JOB_DEFECT, index])
             spec = sample_defect(rng, defects[index], size=size, bed=machine.bed, parts=parts)
@@ -228,7 +248,7 @@ def generate_job(
             variation=variation,
         )
         kind = specs[-1].kind if specs else None
-        layers.append(SyntheticLayer(image, mask, kind, group, index))
+        layers.append(SyntheticLayer(image, mask, kind, group, index, layout))
     return layers
 
 
@@ -282,5 +302,5 @@ def generate_layers(
             defects=specs,
             variation=variation,
         )
-        layers.append(SyntheticLayer(image, mask, defect_kind, layer_group, i))
+        layers.append(SyntheticLayer(image, mask, defect_kind, layer_group, i, f"group {layer_group}"))
     return layers

@@ -62,6 +62,20 @@ def test_it_changes_parts_between_groups_but_barely_within_one():
     assert across > 1.5 * within
 
 
+def test_a_part_that_finishes_early_leaves_the_others_and_changes_the_stated_layout():
+    plain = generate_job(seed=3, n_layers=30, variation=Variation(0, 0, 0))
+    job = generate_job(seed=3, n_layers=30, variation=Variation(0, 0, 0), parts_finish_early=True)
+    layouts = [layer.layout for layer in job]
+    finish = layouts.index("group 0, its first part finished")
+    assert 8 <= finish <= 22 and set(layouts[:finish]) == {"group 0"}
+    assert set(layouts[finish:]) == {"group 0, its first part finished"}
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(plain[:finish], job[:finish], strict=True))
+    gone = plain[finish].image.astype(float) - job[finish].image
+    # Only the finished part's pixels changed: a small share of the bed, where it was brighter.
+    changed = np.abs(gone) > 3
+    assert 0 < changed.mean() < 0.2 and gone[changed].mean() > 0
+
+
 def test_it_keeps_a_persistent_defect_in_place():
     # Without camera shift the bed and the image coincide, so "same place" means same pixels.
     still = Variation(shift=0)
