@@ -8,6 +8,15 @@ from pathlib import Path
 SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "alerts.py"
 
 
+def replayed(tmp_path: Path, record: dict, defect_jobs: int) -> list[str]:
+    """What bench/alerts.py prints, line by line, replaying `record` on 3 good jobs."""
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record))
+    command = [sys.executable, str(SCRIPT), "--scores", str(path), "--good-jobs", "3"]
+    command += ["--defect-jobs", str(defect_jobs)]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()
+
+
 def test_a_recorded_replay_reports_each_draw_against_its_ideal_observer_visibility(tmp_path):
     clear, invisible = [3.0] * 8, [0.0] * 8  # normalised scores from the onset: over the threshold, or nothing
     record = {
@@ -18,15 +27,7 @@ def test_a_recorded_replay_reports_each_draw_against_its_ideal_observer_visibili
         "visibility": {"scratch": [45.0, 7.5]},
         "variants": {},
     }
-    path = tmp_path / "record.json"
-    path.write_text(json.dumps(record))
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--scores", str(path), "--good-jobs", "3", "--defect-jobs", "40"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    lines = result.stdout.splitlines()
+    lines = replayed(tmp_path, record, defect_jobs=40)
     scratch = next(line for line in lines if line.strip().startswith("scratch "))
     assert "45.0: 100%" in scratch and "7.5:   0%" in scratch
     assert any(line.startswith("d' 0 to 10: 1 draws, 0.0% ") for line in lines)
@@ -44,13 +45,6 @@ def test_a_recorded_replay_counts_alerts_on_the_jobs_whose_parts_finish_one_at_a
         "defects": {"scratch": [[3.0] * 8]},
         "variants": {},
     }
-    path = tmp_path / "record.json"
-    path.write_text(json.dumps(record))
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--scores", str(path), "--good-jobs", "3", "--defect-jobs", "5"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    line = next(line for line in result.stdout.splitlines() if line.startswith("good jobs whose parts finish"))
+    lines = replayed(tmp_path, record, defect_jobs=5)
+    line = next(line for line in lines if line.startswith("good jobs whose parts finish"))
     assert "(2 recorded jobs, 500 layers, replayed whole): false criticals per 500 layers 1.00" in line
