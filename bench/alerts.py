@@ -381,7 +381,7 @@ def record_scores(
 
 
 def stated_layouts_of(layers, stated: bool) -> list[str] | None:
-    """What a printer that states its layouts would send with each layer: its part group."""
+    """What a printer that states its layouts would send with each layer: which parts it shows."""
     return [layer.layout for layer in layers] if stated else None
 
 

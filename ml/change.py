@@ -122,7 +122,11 @@ def parts_signature(images: np.ndarray) -> np.ndarray:
     8 px block means of the centre, less their own 3-block blur, so the fixed uneven lighting that
     dominates a plain thumbnail drops out and a change of small parts still shows.
     """
-    blocks = _block_means(images)
+    return _signature(_block_means(images))
+
+
+def _signature(blocks: np.ndarray) -> np.ndarray:
+    """parts_signature from the images' (n, h, w) _block_means."""
     n = len(blocks)
     blocks = ndimage.gaussian_filter(blocks, (0, 1, 1), mode="nearest")
     detail = blocks - ndimage.gaussian_filter(blocks, (0, _SIGNATURE_HIGHPASS, _SIGNATURE_HIGHPASS), mode="nearest")
@@ -134,8 +138,8 @@ def parts_signature(images: np.ndarray) -> np.ndarray:
 def layout_key(images: np.ndarray) -> np.ndarray:
     """(n, H, W) square images -> (n, 2d): each layer's parts signature, then its 8 px block means
     (what same_layout compares)."""
-    n = len(images)
-    return np.concatenate([parts_signature(images), _block_means(images).reshape(n, -1)], axis=1)
+    blocks = _block_means(images)
+    return np.concatenate([_signature(blocks), blocks.reshape(len(blocks), -1)], axis=1)
 
 
 def same_parts(signature: np.ndarray, previous: np.ndarray) -> bool:

@@ -35,7 +35,7 @@ def change_fields(*, layer: Layer, version: ModelVersion, image) -> tuple[Change
         also=("change_score", "layer__layout"),
     )
     # A layer whose change passed the threshold is not a reference (ml.change.change_score).
-    flagged = [(i, key, (f, s is not None and s > version.change_threshold)) for i, key, f, s, _ in earlier]
+    flagged = [(i, k, (f, s is not None and s > version.change_threshold)) for i, k, f, s, _ in earlier]
     stated = {i: layout for i, *_, layout in earlier}
     chain = change_chain(layer.index, key, flagged, layout=layer.layout, layouts=stated)
     result = change_score(frame, [f for f, _ in chain], [flag for _, flag in chain])
