@@ -5,14 +5,23 @@ layers after it can be lined up with it; they are cleared once no later layer co
 A layer whose previous layers are not scored yet (out of order, or in another worker's batch)
 finds a shorter chain, or none, and is judged by the other channels. Where the printer states each
 layer's part layout (Layer.layout), that, not the layout key, says which layers show the same
-parts. A layer whose change passed the threshold is not a reference for the layers after it (see
-ml.change.change_score).
+parts. A layer whose change passed the threshold is not a reference for the layers after it, nor
+are a new layout's first layers after one that passed it (see ml.change.change_flagged).
 """
 
 from apps.layers.models import Layer
 from apps.scoring.models import ModelVersion
 from apps.scoring.traces import encode_array, traces_before, traces_clear
-from ml.change import DEPTH, ChangeResult, change_chain, change_frame, change_score, layout_key
+from ml.change import (
+    DEPTH,
+    MIN_REFERENCES,
+    ChangeResult,
+    change_chain,
+    change_flagged,
+    change_frame,
+    change_score,
+    layout_key,
+)
 from ml.preprocess import IMAGE_SIZE
 
 _FRAME_SHAPE = (IMAGE_SIZE, IMAGE_SIZE)
@@ -28,14 +37,16 @@ def change_fields(*, layer: Layer, version: ModelVersion, image) -> tuple[Change
     earlier = traces_before(
         layer=layer,
         version=version,
-        depth=DEPTH,
+        # The oldest layer's own flag may depend on MIN_REFERENCES layers before it (change_flagged).
+        depth=DEPTH + MIN_REFERENCES,
         key="layout_key",
         trace="change_frame",
         shape=_FRAME_SHAPE,
         also=("change_score", "layer__layout"),
     )
-    # A layer whose change passed the threshold is not a reference (ml.change.change_score).
-    flagged = [(i, k, (f, s is not None and s > version.change_threshold)) for i, k, f, s, _ in earlier]
+    # A layer whose change passed the threshold is not a reference (ml.change.change_flagged).
+    scores = {i: s for i, _, _, s, _ in earlier}
+    flagged = [(i, k, (f, change_flagged(i, scores, version.change_threshold))) for i, k, f, _, _ in earlier]
     stated = {i: layout for i, *_, layout in earlier}
     chain = change_chain(layer.index, key, flagged, layout=layer.layout, layouts=stated)
     result = change_score(frame, [f for f, _ in chain], [flag for _, flag in chain])

@@ -11,10 +11,12 @@ from ml.change import (
     _top_bottom_margins,
     change_calibrate,
     change_chain,
+    change_flagged,
     change_frame,
     change_score,
     change_scores,
     layout_key,
+    part_finished,
     parts_signature,
     powder_lost,
     same_layout,
@@ -115,6 +117,31 @@ def test_layers_over_the_threshold_are_not_references_so_the_clean_powder_after_
     assert np.nanmax(after) < threshold and not np.isnan(after[-1])
 
 
+def test_a_new_layouts_first_layers_after_a_defect_are_no_references_so_the_clean_powder_after_it_is_no_change():
+    change = 14  # the parts change on layer 14; the streak lasts from ONSET to layer 15
+    images = job_images(
+        seed=19, n_layers=change + 8, machine_seed=3, group_length=change, defects={ONSET: "streak"},
+        defect_persistence=change + 2 - ONSET,
+    )
+    unflagged = change_scores(images)
+    threshold = (unflagged[MIN_REFERENCES:ONSET].max() + unflagged[ONSET : ONSET + 3].min()) / 2
+    # Compared with the new layout's first layers, which show the streak, the clean powder after it looked changed.
+    assert np.nanmax(unflagged[change + MIN_REFERENCES :]) > threshold
+    scores = change_scores(images, threshold)
+    assert scores[ONSET:change].min() > threshold
+    assert np.isnan(scores[change : change + 2 * MIN_REFERENCES]).all()
+    after = scores[change + 2 * MIN_REFERENCES :]
+    assert not np.isnan(after).any() and after.max() < threshold
+
+
+def test_a_layer_without_a_score_is_flagged_as_the_nearest_scored_layer_within_reach_before_it():
+    threshold = 10.0
+    scores = {3: 4.0, 4: 12.0, 5: None, 6: float("nan"), 7: None, 8: 5.0}
+    flags = [change_flagged(i, scores, threshold) for i in range(2, 9)]
+    # 2: nothing before it; 5 and 6 take layer 4's flag; 7 is more than MIN_REFERENCES layers past it.
+    assert flags == [False, False, True, True, True, False, False]
+
+
 def test_it_dates_the_change_by_the_lag_that_scored_highest(streak_job):
     frames = [change_frame(image) for image in streak_job]
     keys = layout_key(streak_job)
@@ -192,6 +219,42 @@ def test_a_darker_exposure_or_a_part_that_ended_is_no_lost_powder():
     bare = previous.copy()
     bare[:, 22:] -= 12 / 255  # the far end of the bed, 12 grey levels darker than the powder was
     assert powder_lost(bare.ravel(), previous.ravel())
+
+
+def test_a_part_that_finishes_while_the_others_go_on_starts_the_comparison_over():
+    layers = generate_job(seed=201, n_layers=31, machine_seed=1, parts_finish_early=True)
+    finish = 22
+    assert layers[finish].layout != layers[finish - 1].layout  # the first of the layout's parts is done
+    images = np.stack([layer.image for layer in layers[12:]]).astype(np.float32) / 255
+    keys = layout_key(images)
+    at = finish - 12
+    signature, levels = np.split(keys[at], 2)
+    previous_signature, previous_levels = np.split(keys[at - 1], 2)
+    assert same_parts(signature, previous_signature)  # the other parts keep the signature matching
+    assert part_finished(levels, previous_levels)
+    scores = change_scores(images)
+    assert np.isnan(scores[at : at + MIN_REFERENCES]).all()
+    # Compared with layers that showed the part, the powder where it was scored 64-113 here.
+    assert np.nanmax(scores[at:]) < 1.2 * np.nanmax(scores[:at])
+
+
+def test_a_camera_shift_a_pit_or_dark_spatter_on_a_part_is_no_finished_part():
+    yy, xx = np.mgrid[0:256, 0:256] / 256
+    bed = 0.35 + 0.06 * xx + 0.04 * yy  # uneven lighting
+    previous = bed.copy()
+    previous[60:130, 60:150] += 0.14  # a part, 70 x 90 px, 36 grey levels over the powder
+    previous[170:200, 170:210] += 0.1  # and a smaller one
+    shifted = ndimage.shift(previous, (3, -3), order=1, mode="nearest")
+    pit = previous.copy()
+    pit[90:100, 90:100] -= 0.15  # a pit in the part
+    spatter = previous.copy()
+    spatter[70:100, 70:100] -= 0.1  # dark spatter 30 px across on it, the rest of the part as it was
+    finished = previous.copy()
+    finished[170:200, 170:210] = bed[170:200, 170:210]  # the smaller part is done
+    keys = layout_key(np.stack([previous, shifted, pit, spatter, finished]).astype(np.float32))
+    previous_levels = np.split(keys[0], 2)[1]
+    seen = [part_finished(np.split(key, 2)[1], previous_levels) for key in keys[1:]]
+    assert seen == [False, False, False, True]
 
 
 def test_a_layout_key_stored_before_keys_held_block_means_matches_no_key():

@@ -113,3 +113,15 @@ def test_the_api_and_layer_detail_show_the_change_channel(watched, printer_clien
     assert body["alert_channel"] == CHANGE and body["change_score"] == pytest.approx(spotted.change_score)
     page = operator_client.get(reverse("ui:layer-detail", args=[spotted.layer_id])).content.decode()
     assert "a change since the job's previous layers of the same part layout" in page
+
+
+def test_a_new_layouts_first_layers_after_a_layer_over_the_threshold_are_no_references(watched):
+    spotted, change, n = range(5, 10), 8, 16  # the spot runs across the layout change on layer 8
+    arrays = [faint_spot(layer_array(i, 128)) if i in spotted else layer_array(i, 128) for i in range(n)]
+    layouts = ["parts 1-4"] * change + ["parts 1-3"] * (n - change)
+    scores = scored([ingest(watched, i, arrays[i], layout=layouts[i]) for i in range(n)])
+    assert all(s.change_score > 8.0 for s in scores[spotted.start : change])
+    # Layers 8 and 9 show the spot and have no score, so they are no references: 10 and 11 have none.
+    new_layout = scores[change:]
+    assert [s.change_score is None for s in new_layout] == [i < 2 * MIN_REFERENCES for i in range(n - change)]
+    assert max(s.change_score for s in new_layout[2 * MIN_REFERENCES :]) < 8.0
