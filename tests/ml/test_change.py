@@ -16,6 +16,7 @@ from ml.change import (
     change_score,
     change_scores,
     layout_key,
+    little_changed,
     part_finished,
     parts_signature,
     powder_lost,
@@ -255,6 +256,26 @@ def test_a_camera_shift_a_pit_or_dark_spatter_on_a_part_is_no_finished_part():
     previous_levels = np.split(keys[0], 2)[1]
     seen = [part_finished(np.split(key, 2)[1], previous_levels) for key in keys[1:]]
     assert seen == [False, False, False, True]
+
+
+def test_a_cluster_of_spatter_that_moves_the_parts_signature_is_no_new_layout():
+    onset = 114  # machine 7's layout there has few parts, and the spatter moves their signature
+    layers = generate_job(seed=206, n_layers=onset + 1, machine_seed=7, defects={onset: "spatter"})
+    keys = layout_key(np.stack([layer.image for layer in layers[onset - 1 :]]).astype(np.float32) / 255)
+    signature, levels = np.split(keys[1], 2)
+    previous_signature, previous_levels = np.split(keys[0], 2)
+    assert not same_parts(signature, previous_signature)
+    assert little_changed(levels, previous_levels)
+    assert same_layout(keys[1], keys[0])
+
+
+def test_new_parts_change_too_much_of_the_bed_to_be_little_changed():
+    layers = generate_job(seed=202, n_layers=91, machine_seed=7)
+    images = np.stack([layers[i].image for i in (29, 30, 59, 60, 89, 90)]).astype(np.float32) / 255
+    keys = layout_key(images)
+    for earlier, later in zip(keys[::2], keys[1::2], strict=True):
+        assert not little_changed(np.split(later, 2)[1], np.split(earlier, 2)[1])
+        assert not same_layout(later, earlier)
 
 
 def test_a_layout_key_stored_before_keys_held_block_means_matches_no_key():
