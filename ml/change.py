@@ -523,8 +523,8 @@ def change_scores(
     scores = np.full(len(images), np.nan)
     limit = np.inf if threshold is None else threshold
     for t in range(len(images)):
-        before = dict(enumerate(scores[:t]))
-        earlier = [(i, keys[i], (frames[i], change_flagged(i, before, limit))) for i in range(max(0, t - DEPTH), t)]
+        within = {i: scores[i] for i in range(max(0, t - DEPTH - MIN_REFERENCES), t)}
+        earlier = [(i, keys[i], (frames[i], change_flagged(i, within, limit))) for i in range(max(0, t - DEPTH), t)]
         chain = change_chain(t, keys[t], earlier, layout=stated.get(t, ""), layouts=stated)
         result = change_score(frames[t], [f for f, _ in chain], [flag for _, flag in chain])
         if result is not None:
