@@ -108,7 +108,7 @@ def test_it_refuses_a_version_without_training_layers(printer):
 
 
 def test_it_calibrates_the_active_version_on_the_layers_its_training_calibrated_it_on(printer):
-    good_jobs(printer.machine, jobs="ABC")  # training holds one job out whole
+    good_jobs(printer.machine, jobs="ABC", n_layers=13)  # training holds one job out whole
     version = model_version_create(machine=printer.machine, scorer="seed")
     trained = model_version_train(version=version, epochs=1, verbose=False)
     assert trained.training_set["holdout_layer_ids"]

@@ -126,16 +126,17 @@ def test_it_holds_out_a_whole_job_to_calibrate_on(printer):
 
 
 def test_it_calibrates_the_alert_change_channel_on_every_good_job_scored_in_order(printer):
+    n_layers = 13  # a job's first MIN_REFERENCES have no change score: all three jobs are needed for 30
     for job in ("A", "B", "C"):
-        for i, synthetic in enumerate(generate_job(seed=ord(job), n_layers=36, machine_seed=1)):
+        for i, synthetic in enumerate(generate_job(seed=ord(job), n_layers=n_layers, machine_seed=1)):
             layer_ingest(machine=printer.machine, job_id=job, index=i, data=png_bytes(synthetic.image), enqueue=False)
     version = train(printer.machine)
-    assert len(version.training_set["holdout_layer_ids"]) == 36  # one whole job
+    assert len(version.training_set["holdout_layer_ids"]) == n_layers  # one whole job
     assert version.change_threshold > version.change_baseline > 0
     calibration = version.metrics["calibration"]
     assert calibration["change_threshold"] == version.change_threshold
     # It learns nothing from them: the training jobs serve as well as the held-out one.
-    assert calibration["change_n_scores"] > 2 * 36
+    assert calibration["change_n_scores"] > 2 * n_layers
 
 
 def test_runs_too_short_for_a_tail_leave_the_change_channel_off(printer):
@@ -146,27 +147,29 @@ def test_runs_too_short_for_a_tail_leave_the_change_channel_off(printer):
 
 
 def test_capped_training_and_calibration_sets_keep_the_sequences_the_change_channel_is_calibrated_on(printer, settings):
-    settings.LAYERWATCH_MAX_TRAINING_LAYERS = 120  # of 200: drawn as three runs of 40, not as scattered layers
-    settings.LAYERWATCH_MAX_CHANGE_CALIBRATION_LAYERS = 40  # one run of them
-    for job in "ABCDE":
-        for i, synthetic in enumerate(generate_job(seed=ord(job), n_layers=40, group_length=40, machine_seed=1)):
+    n_layers = 18  # a job: one run of one layout
+    settings.LAYERWATCH_MAX_TRAINING_LAYERS = 3 * n_layers  # of 4 jobs: drawn as three runs, not as scattered layers
+    settings.LAYERWATCH_MAX_CHANGE_CALIBRATION_LAYERS = 2 * n_layers  # two runs of them
+    for job in "ABCD":
+        jobs = generate_job(seed=ord(job), n_layers=n_layers, group_length=n_layers, machine_seed=1)
+        for i, synthetic in enumerate(jobs):
             layer_ingest(machine=printer.machine, job_id=job, index=i, data=png_bytes(synthetic.image), enqueue=False)
     version = train(printer.machine)
     held = Layer.objects.filter(pk__in=version.training_set["holdout_layer_ids"])
-    assert len(version.training_set["train_layer_ids"]) + held.count() == 120
-    assert held.count() == 40 and held.values("job").distinct().count() == 1
+    assert len(version.training_set["train_layer_ids"]) + held.count() == 3 * n_layers
+    assert held.count() == n_layers and held.values("job").distinct().count() == 1
     # The channel compares images, not a model's output: it serves the seed, which has no layout memory.
     assert version.scorer == "seed" and version.change_threshold > 0
-    assert MIN_CHANGE_SCORES <= version.metrics["calibration"]["change_n_scores"] <= 40 - MIN_REFERENCES
+    assert MIN_CHANGE_SCORES <= version.metrics["calibration"]["change_n_scores"] <= 2 * (n_layers - MIN_REFERENCES)
 
 
 def test_the_demos_training_archive_turns_the_change_channel_on(printer):
     # Scaled down from the demo's default (100 single layers, three past jobs of 40): the past jobs
-    # must be short enough to be held out whole and the archive too long to be.
-    # Two of them held out whole leave enough layers past each layout's first few for the change channel.
-    training_layers_ensure(machine=printer.machine, n_layers=60, size=128, past_jobs=3, past_job_layers=27)
-    version = model_version_train(version=model_version_create(machine=printer.machine), epochs=1, verbose=False)
+    # must be short enough to be held out whole and the archive too long to be, and two of them are,
+    # as in the demo. The three leave enough layers past each layout's first few for the change channel.
+    training_layers_ensure(machine=printer.machine, n_layers=35, size=128, past_jobs=3, past_job_layers=16)
+    version = train(printer.machine)
     held = Layer.objects.filter(pk__in=version.training_set["holdout_layer_ids"])
-    assert held.count() == 54
+    assert held.count() == 2 * 16
     assert {job_id[: len("demo-past-")] for job_id in held.values_list("job__job_id", flat=True)} == {"demo-past-"}
     assert version.change_threshold > 0
