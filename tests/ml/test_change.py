@@ -17,6 +17,7 @@ from ml.change import (
     change_scores,
     layout_key,
     little_changed,
+    much_changed,
     part_finished,
     parts_signature,
     powder_lost,
@@ -276,6 +277,16 @@ def test_new_parts_change_too_much_of_the_bed_to_be_little_changed():
     for earlier, later in zip(keys[::2], keys[1::2], strict=True):
         assert not little_changed(np.split(later, 2)[1], np.split(earlier, 2)[1])
         assert not same_layout(later, earlier)
+
+
+def test_new_parts_whose_signature_still_correlates_are_a_new_layout_as_much_of_the_bed_changed():
+    layers = generate_job(seed=255, n_layers=31, machine_seed=1)  # its parts change on layer 30
+    keys = layout_key(np.stack([layers[29].image, layers[30].image]).astype(np.float32) / 255)
+    signature, levels = np.split(keys[1], 2)
+    previous_signature, previous_levels = np.split(keys[0], 2)
+    assert same_parts(signature, previous_signature)  # the new parts lie where the old ones did
+    assert much_changed(levels, previous_levels)
+    assert not same_layout(keys[1], keys[0])
 
 
 def test_a_layout_key_stored_before_keys_held_block_means_matches_no_key():
