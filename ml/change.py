@@ -184,9 +184,12 @@ def same_layout(key: np.ndarray, previous: np.ndarray) -> bool:
     previous_signature, previous_levels = np.split(previous, 2)
     if powder_lost(levels, previous_levels):
         return True
-    if part_finished(levels, previous_levels) or much_changed(levels, previous_levels):
+    # part_finished, much_changed and little_changed all read one fit of the change between the layers.
+    levels, previous_levels = _grid(levels), _grid(previous_levels)
+    change = _unexplained_change(levels, previous_levels)
+    if _finished(change, levels, previous_levels) or _changed_share(change) >= _MUCH_CHANGE:
         return False
-    return same_parts(signature, previous_signature) or little_changed(levels, previous_levels)
+    return same_parts(signature, previous_signature) or _changed_share(change) < _LITTLE_CHANGE
 
 
 def powder_lost(levels: np.ndarray, previous: np.ndarray) -> bool:
@@ -197,8 +200,7 @@ def powder_lost(levels: np.ndarray, previous: np.ndarray) -> bool:
     to them; only powder that no longer covers the bed leaves it darker than anything near it was.
     The layers' difference in exposure (the median block's) is taken out first.
     """
-    side = int(np.sqrt(len(levels)))
-    levels, previous = levels.reshape(side, side), previous.reshape(side, side)
+    levels, previous = _grid(levels), _grid(previous)
     floor = ndimage.minimum_filter(previous, size=_FLOOR_REACH, mode="nearest") + np.median(levels - previous)
     return float(np.mean(levels < floor - _LOST_DARKENING)) >= _LOST_SHARE
 
@@ -213,10 +215,32 @@ def part_finished(levels: np.ndarray, previous: np.ndarray) -> bool:
     they did on the layer before. A defect darkens too (a pit, a scratch, dark spatter), but over
     powder, which stood out from nothing before, or over a few blocks of a part only.
     """
+    levels, previous = _grid(levels), _grid(previous)
+    return _finished(_unexplained_change(levels, previous), levels, previous)
+
+
+def little_changed(levels: np.ndarray, previous: np.ndarray) -> bool:
+    """Whether too few blocks (flat block means of a square grid) changed for other parts: where a
+    layout has few or small parts, a local defect (a cluster of spatter) can move the parts
+    signature as much as new parts do, while new parts change many blocks."""
+    return _changed_share(_unexplained_change(_grid(levels), _grid(previous))) < _LITTLE_CHANGE
+
+
+def much_changed(levels: np.ndarray, previous: np.ndarray) -> bool:
+    """Whether too many blocks changed for the same parts, however alike the parts signatures are:
+    two layouts whose parts lie in similar places can keep their signatures correlated."""
+    return _changed_share(_unexplained_change(_grid(levels), _grid(previous))) >= _MUCH_CHANGE
+
+
+def _grid(levels: np.ndarray) -> np.ndarray:
+    """Flat block means back on their square grid."""
     side = int(np.sqrt(len(levels)))
-    levels, previous = levels.reshape(side, side), previous.reshape(side, side)
-    darker = _unexplained_change(levels, previous) < -_BLOCK_CHANGE
-    labels, count = ndimage.label(darker, structure=np.ones((3, 3)))
+    return levels.reshape(side, side)
+
+
+def _finished(change: np.ndarray, levels: np.ndarray, previous: np.ndarray) -> bool:
+    """part_finished, given the (h, w) grids and their _unexplained_change."""
+    labels, count = ndimage.label(change < -_BLOCK_CHANGE, structure=np.ones((3, 3)))
     for label in range(1, count + 1):
         blocks = labels == label
         if blocks.sum() < _FINISH_BLOCKS:
@@ -231,23 +255,8 @@ def part_finished(levels: np.ndarray, previous: np.ndarray) -> bool:
     return False
 
 
-def little_changed(levels: np.ndarray, previous: np.ndarray) -> bool:
-    """Whether too few blocks (flat block means of a square grid) changed for other parts: where a
-    layout has few or small parts, a local defect (a cluster of spatter) can move the parts
-    signature as much as new parts do, while new parts change many blocks."""
-    return _changed_share(levels, previous) < _LITTLE_CHANGE
-
-
-def much_changed(levels: np.ndarray, previous: np.ndarray) -> bool:
-    """Whether too many blocks changed for the same parts, however alike the parts signatures are:
-    two layouts whose parts lie in similar places can keep their signatures correlated."""
-    return _changed_share(levels, previous) >= _MUCH_CHANGE
-
-
-def _changed_share(levels: np.ndarray, previous: np.ndarray) -> float:
-    """The share of blocks (flat block means of a square grid) that changed by _BLOCK_CHANGE."""
-    side = int(np.sqrt(len(levels)))
-    change = _unexplained_change(levels.reshape(side, side), previous.reshape(side, side))
+def _changed_share(change: np.ndarray) -> float:
+    """The share of blocks whose _unexplained_change is _BLOCK_CHANGE or more either way."""
     return float(np.mean(np.abs(change) > _BLOCK_CHANGE))
 
 
@@ -557,10 +566,7 @@ def change_flagged(index: int, scores: Mapping[int, float | None], threshold: fl
     change they show it, and as references they would make the clean powder after it look like a
     change: on the demo's printer B, a pit across a layout change added 7 clean layers to its alert.
     """
-    score = scores.get(index)
-    if score is not None and not np.isnan(score):
-        return bool(score > threshold)
-    for i in range(index - 1, index - 1 - MIN_REFERENCES, -1):
+    for i in range(index, index - 1 - MIN_REFERENCES, -1):  # the layer itself first
         score = scores.get(i)
         if score is not None and not np.isnan(score):
             return bool(score > threshold)
