@@ -230,7 +230,7 @@ def record_scores(
     from ml.alert_score import alert_score_combine
     from ml.calibration import calibrate, holdout_split
     from ml.calibration_set import calibration_set
-    from ml.change import change_calibrate_jobs, change_scores
+    from ml.change import change_calibrate_jobs, change_scores, layout_key
     from ml.groups import embed_layers
     from ml.preprocess import preprocess_batch
     from ml.scorers import get_scorer_class
@@ -273,6 +273,8 @@ def record_scores(
                 scores=result.scores,
                 threshold=threshold,
                 layouts=layouts,
+                # As the product: layer keys where the change channel runs (parts_only_finished).
+                layout_keys=None if change_threshold is None else layout_key(stack),
             )
         baseline = layout_baseline_residual(result.heatmaps, same_layout(stack))
         return result.scores, baseline, memory, change_scores(stack, change_threshold, layouts)

@@ -39,9 +39,9 @@ import numpy as np
 from scipy import fft, ndimage
 
 from ml.calibration import calibrate_gumbel_tail
+from ml.layout_runs import unbroken_run
 from ml.registration import estimate_shifts
 from ml.residuals import top_mean
-from ml.sequence import unbroken_run
 
 LAGS = (1, 2, 3, 4)
 MIN_REFERENCES = 2  # fewer previous layers of the layout than this and a lag is not scored
@@ -88,6 +88,10 @@ _MIN_MARGIN, _SHIFT_SLACK = 4, 2
 _PAD = 16
 _VARIANCE_FLOOR = 0.25  # of the median variance: a pixel quiet by chance must not explode
 _MATCH_SMOOTHING, _MATCH_STRIDE, _MIN_MATCH_GAIN = 2.0, 7, 0.2  # see _photometric_match
+# Gone from the newest layer (see _returned_to_surroundings): a spot that stood out from the median
+# of its _RETURN_BACKGROUND px neighbourhood by _RETURN_STANDOUT robust standard deviations on the
+# references, smoothed over _RETURN_SMOOTHING px, and keeps _RETURN_KEPT of that or less.
+_RETURN_BACKGROUND, _RETURN_SMOOTHING, _RETURN_STANDOUT, _RETURN_KEPT = 44, 3.0, 4.0, 0.3
 _SPREAD_STRIDE = 4  # every 4th pixel each way estimates a filtered map's spread as well as all do
 # Consecutive layers whose parts signatures correlate less than this show other parts. Measured on
 # synthetic machines: 0.63 and more within a layout, 0.53 and less where the parts changed; a
@@ -106,18 +110,18 @@ _FLOOR_REACH, _LOST_DARKENING, _LOST_SHARE = 9, 6 / 255, 0.01
 _BLOCK_CHANGE = 10 / 255
 # A part that finished (see part_finished): at least _FINISH_BLOCKS connected blocks that turned
 # darker by _BLOCK_CHANGE, that stood out from the blocks around them by as much and kept at most
-# _FINISH_KEPT of that. Measured on synthetic machines 1, 2 and 7 (63 parts that finished, 2025
-# pairs of consecutive good layers, 36 defect onsets): 58 of the finishes pass (the 5 missed parts
-# cover 1-3 blocks), 2 pairs of good layers (the channel then waits MIN_REFERENCES layers) and no
-# defect onset. Fewer blocks let in more pairs of good layers on the edges of parts, and a dark
-# spatter's onset at 4 blocks.
+# _FINISH_KEPT of that. bench/layouts.py counts, on synthetic machines 1, 2 and 7: 58 of 63 parts
+# that finished pass (the 5 missed cover 1-3 blocks), 1 of 2088 pairs of consecutive good layers of
+# a layout (the channel then waits MIN_REFERENCES layers) and none of 108 defect onsets. Fewer
+# blocks let in more pairs of good layers on the edges of parts, and a dark spatter's onset at 4.
 _FINISH_BLOCKS, _FINISH_KEPT = 5, 0.3
 _FINISH_AROUND = 3  # blocks: what a finished part's blocks are compared with, past the one beside them
+_NEW_PART_BLOCKS = 4  # blocks that turned brighter: something new came (see parts_only_finished)
 # A change too small for a new layout (see little_changed): fewer than _LITTLE_CHANGE of the blocks
-# changed; too large for the same one (see much_changed): _MUCH_CHANGE of them or more. Measured on
-# synthetic machines 1, 2 and 7: 3.4-44% at the 63 layout changes of their good jobs; at most 2.7%
-# between consecutive good layers of a layout and 3.1% at a defect's layers (a spatter's onset on
-# machine 7), short feeds aside (powder_lost). 0.5% at the spatter (d' 95) whose onset broke machine
+# changed; too large for the same one (see much_changed): _MUCH_CHANGE of them or more. Measured by
+# bench/layouts.py on synthetic machines 1, 2 and 7: 3.4-44% at the 126 new groups of parts of
+# their later jobs; at most 2.9% between consecutive good layers of a layout and 3.1% at a defect's
+# onset (a spatter on machine 7), short feeds aside (powder_lost). 0.5% at the spatter (d' 95) whose onset broke machine
 # 7's parts signature, and 1.3-1.5% at a super-elevation's second layer that broke it on machines 1
 # and 7. In make demo, printer A's second job changed layout with 4.7% of its blocks while the
 # signatures still correlated at 0.67, and its next 7 layers raised a false critical.
@@ -219,17 +223,40 @@ def part_finished(levels: np.ndarray, previous: np.ndarray) -> bool:
     return _finished(_unexplained_change(levels, previous), levels, previous)
 
 
+def parts_only_finished(key: np.ndarray, previous: np.ndarray) -> bool:
+    """Whether, between two consecutive layers' layout_keys, a part finished (part_finished) and
+    nothing new came: fewer than _NEW_PART_BLOCKS blocks turned brighter by _BLOCK_CHANGE, beyond
+    what the exposure and the camera's shift explain. False for keys of different lengths.
+
+    A new group of parts also leaves the old ones' blocks as dark as the powder, so part_finished
+    alone passes 122 of the 126 new groups of synthetic machines 1, 2 and 7, but new parts brighten
+    blocks: this passes 1 of them, and 56 of the 63 parts that finished (bench/layouts.py)."""
+    key, previous = np.asarray(key, np.float32), np.asarray(previous, np.float32)
+    if key.shape != previous.shape:
+        return False
+    levels, previous_levels = _grid(np.split(key, 2)[1]), _grid(np.split(previous, 2)[1])
+    change = _unexplained_change(levels, previous_levels)
+    brightened = int(np.sum(change > _BLOCK_CHANGE))
+    return brightened < _NEW_PART_BLOCKS and _finished(change, levels, previous_levels)
+
+
 def little_changed(levels: np.ndarray, previous: np.ndarray) -> bool:
     """Whether too few blocks (flat block means of a square grid) changed for other parts: where a
     layout has few or small parts, a local defect (a cluster of spatter) can move the parts
     signature as much as new parts do, while new parts change many blocks."""
-    return _changed_share(_unexplained_change(_grid(levels), _grid(previous))) < _LITTLE_CHANGE
+    return changed_share(levels, previous) < _LITTLE_CHANGE
 
 
 def much_changed(levels: np.ndarray, previous: np.ndarray) -> bool:
     """Whether too many blocks changed for the same parts, however alike the parts signatures are:
     two layouts whose parts lie in similar places can keep their signatures correlated."""
-    return _changed_share(_unexplained_change(_grid(levels), _grid(previous))) >= _MUCH_CHANGE
+    return changed_share(levels, previous) >= _MUCH_CHANGE
+
+
+def changed_share(levels: np.ndarray, previous: np.ndarray) -> float:
+    """The share of blocks (flat block means of a square grid) that changed by _BLOCK_CHANGE beyond
+    what the exposure and a camera shift explain (_unexplained_change)."""
+    return _changed_share(_unexplained_change(_grid(levels), _grid(previous)))
 
 
 def _grid(levels: np.ndarray) -> np.ndarray:
@@ -304,7 +331,7 @@ def change_chain(
     `key`: this layer's layout_key. `earlier`: (index, layout key, what the layer left: its change
     frame, and whether it was flagged, for change_score) of previous layers of the job, in any
     order. Where the printer stated the layouts (`layout` of this layer, `layouts` of earlier ones
-    by index), those decide instead of the keys (ml.sequence.unbroken_run).
+    by index), those decide instead of the keys (ml.layout_runs.unbroken_run).
     """
     return unbroken_run(index, key, earlier, depth=DEPTH, match=same_layout, layout=layout, layouts=layouts)
 
@@ -342,15 +369,20 @@ def change_score(frame: np.ndarray, previous: list[np.ndarray], flagged: list[bo
     # The gain and offset fit compares smoothed frames; the mean of smoothed references is the
     # smoothed mean (the filter is linear), so each frame is smoothed once for every lag.
     smoothed = {i: _match_smoothed(f) for i, f in aligned.items()} | {-1: _match_smoothed(frame)}
+    # How far the frame stands out locally; the photometric match only divides it by the gain.
+    frame_deviation = _local_deviation(frame)
     whitened, beside_edges = [], []
     for j, references in plans:
         reference = np.stack([aligned[i] for i in references])
         target = np.mean([smoothed[i] for i in references], axis=0)
         recent = [(frame, smoothed[-1]), *((aligned[i], smoothed[i]) for i in range(j - 1))]
-        recent = np.stack([_photometric_match(f, s, target, inner) for f, s in recent])
+        fits = [_photometric_fit(s, target, inner) for _, s in recent]
+        recent = np.stack([_rescaled(f, *fit) for (f, _), fit in zip(recent, fits, strict=True)])
         mean = reference.mean(axis=0)
         gradient = _edge_gradient(mean)
-        whitened.append(_whitened_difference(recent, reference, mean, gradient))
+        difference = _whitened_difference(recent, reference, mean, gradient)
+        difference[_returned_to_surroundings(frame_deviation / fits[0][0], _local_deviation(mean))] = 0
+        whitened.append(difference)
         beside_edges.append(_beside_strong_edges(gradient))
     whitened = np.stack(whitened)
     whitened[:, ~inner] = 0
@@ -367,6 +399,35 @@ def change_score(frame: np.ndarray, previous: list[np.ndarray], flagged: list[bo
         if best is None or score > best.score:
             best = ChangeResult(score=score, lag=j, map=peak)
     return best
+
+
+def _returned_to_surroundings(now: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """(H, W) bool: where the newest layer looks like what lies around it, and the references'
+    mean did not, given their _local_deviation()s: the newest layer keeps _RETURN_KEPT or less of
+    the references' deviation, which stood out by _RETURN_STANDOUT robust standard deviations.
+
+    Something the references showed is gone: a small part that finished (one too small for
+    part_finished to see in the block means, so the layout goes on), or a defect that ended whose
+    layers stayed under the threshold, and so became references. Nothing appeared there, and
+    without this the bare powder scored as a change for as long as any reference showed what was
+    gone: on synthetic machine 2, parts 20 px across that finished raised false criticals at 13-52
+    against a threshold of 8. A defect there shows: the newest layer stands out from what lies
+    around it. Only things smaller than the background's reach (_RETURN_BACKGROUND) are seen: the
+    inside of a wide short feed is its own surroundings.
+    """
+    spread = 1.4826 * np.median(np.abs(before - np.median(before))) + 1e-6
+    return (np.abs(before) > _RETURN_STANDOUT * spread) & (np.abs(now) <= _RETURN_KEPT * np.abs(before))
+
+
+def _local_deviation(image: np.ndarray) -> np.ndarray:
+    """How far each pixel stands out from what lies around it: the image less the median of its
+    _RETURN_BACKGROUND px neighbourhood (taken on 4 x 4 block means, 16 times cheaper), smoothed
+    over _RETURN_SMOOTHING px so that the grain counts little."""
+    height, width = image.shape
+    blocks = image.reshape(height // 4, 4, width // 4, 4).mean(axis=(1, 3))
+    background = ndimage.median_filter(blocks, size=_RETURN_BACKGROUND // 4, mode="nearest")
+    background = np.repeat(np.repeat(background, 4, axis=0), 4, axis=1)
+    return ndimage.gaussian_filter(image - background, _RETURN_SMOOTHING)
 
 
 def _beside_strong_edges(gradient: np.ndarray) -> np.ndarray:
@@ -419,9 +480,19 @@ def _lag_plans(n_previous: int, flagged: list[bool]) -> list[tuple[int, list[int
 def _photometric_match(
     image: np.ndarray, smoothed: np.ndarray, smoothed_target: np.ndarray, inner: np.ndarray
 ) -> np.ndarray:
-    """`image` with the gain and offset that match it to the target where the two agree, fitted on
-    the image's and the target's smoothed copies (_match_smoothed), so that the grain does not
-    flatten the gain.
+    """`image` with the gain and offset that match it to the target where the two agree
+    (_photometric_fit)."""
+    return _rescaled(image, *_photometric_fit(smoothed, smoothed_target, inner))
+
+
+def _rescaled(image: np.ndarray, gain: float, offset: float) -> np.ndarray:
+    return ((image - offset) / gain).astype(np.float32)
+
+
+def _photometric_fit(smoothed: np.ndarray, smoothed_target: np.ndarray, inner: np.ndarray) -> tuple[float, float]:
+    """The gain and offset that match an image to the target where the two agree, fitted on the
+    image's and the target's smoothed copies (_match_smoothed), so that the grain does not flatten
+    the gain; (1, 0) where no gain fits.
 
     change_frame standardises each layer by its own percentiles, and a defect that covers much of
     the bed (a wide short feed) moves them: the rest of the layer then differs from the references
@@ -440,8 +511,8 @@ def _photometric_match(
         kept = np.abs(residual - centre) < 3 * spread
         gain, offset = np.polyfit(x[kept], y[kept], 1)
     if not np.isfinite(gain) or gain < _MIN_MATCH_GAIN:
-        return image
-    return ((image - offset) / gain).astype(np.float32)
+        return 1.0, 0.0
+    return float(gain), float(offset)
 
 
 def _match_smoothed(image: np.ndarray) -> np.ndarray:

@@ -22,13 +22,15 @@ numpy and scipy only; images are preprocessed (n, H, W) float32 layers of one jo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
 
+from ml.change import parts_only_finished
 from ml.groups import embed_layers
+from ml.layout_runs import unbroken_run
 from ml.registration import estimate_shift
 from ml.residuals import multiscale_magnitude, normalise_photometric, shift_tolerant_residual, top_mean
 
@@ -198,55 +200,50 @@ def layout_memory_chain(
     embedding: np.ndarray,
     earlier: list[tuple[int, np.ndarray, np.ndarray]],
     *,
+    layout_key: np.ndarray | None = None,
+    layout_keys: Mapping[int, np.ndarray | None] | None = None,
     layout: str = "",
     layouts: Mapping[int, str] | None = None,
 ) -> list:
     """The traces of the unbroken run of layers just before `index` that show the same layout.
 
     `earlier`: (index, embedding, trace) of previous layers of the job, in any order. The run
-    stops at a missing layer or a layout change, and after MEMORY_DEPTH layers. Where the printer
-    stated the layouts (`layout` of this layer, `layouts` of earlier ones by index), those decide
-    instead of the embeddings (unbroken_run).
+    stops at a missing layer or a layout change, and after MEMORY_DEPTH layers. Two layers show
+    the same layout where their embeddings match, or where the change channel's layout keys
+    (`layout_key` of this layer, `layout_keys` of earlier ones by index) show that a part finished
+    while the others went on (memory_layouts_match). Where the printer stated the layouts
+    (`layout` of this layer, `layouts` of earlier ones by index), those decide instead
+    (ml.layout_runs.unbroken_run).
     """
+    layout_keys = layout_keys or {}
+    keyed = [(i, (e, layout_keys.get(i)), trace) for i, e, trace in earlier]
     return unbroken_run(
-        index, embedding, earlier, depth=MEMORY_DEPTH, match=layouts_match, layout=layout, layouts=layouts
+        index,
+        (embedding, layout_key),
+        keyed,
+        depth=MEMORY_DEPTH,
+        match=memory_layouts_match,
+        layout=layout,
+        layouts=layouts,
     )
 
 
-def unbroken_run(
-    index: int,
-    key: np.ndarray,
-    earlier: list[tuple[int, np.ndarray, object]],
-    *,
-    depth: int,
-    match: Callable[[np.ndarray, np.ndarray], bool],
-    layout: str = "",
-    layouts: Mapping[int, str] | None = None,
-) -> list:
-    """What the layers just before `index` left (newest first), as long as each is there and it
-    shows the same layout as the layer after it, for at most `depth` layers.
+def memory_layouts_match(layer: tuple, previous: tuple) -> bool:
+    """Whether layout memory goes on from one layer to the next, given each one's (embedding,
+    layout key or None).
 
-    `earlier`: (index, key, what it left) of previous layers of the job, in any order. Two layers
-    show the same layout where `match` says their keys do, or, where the printer stated both
-    layers' layouts (`layout` of this one, `layouts` by index of the earlier ones), where those
-    are equal: the printer knows when its parts change, and a defect that changes the whole bed's
-    look, such as a wide short feed, must not pass for new parts.
+    A part that finishes while the others go on changes the embedding as new parts do, but the
+    heatmap still shows the remaining parts' hot spots where they were, and the bare powder where
+    the part was is cold: the memory of the layers before still holds, as long as nothing new
+    came (ml.change.parts_only_finished). Where new parts came it does not: their hot spots were
+    on none of the earlier layers, so they would count for MEMORY_DEPTH layers. Without it the
+    layer after a finish kept its own per-layer score: on synthetic machine 1 it raised a false
+    critical on a good job whose parts finished (1.65 times the threshold).
     """
-    by_index = {i: (k, left) for i, k, left in earlier}
-    layouts = layouts or {}
-    run, current, current_layout = [], key, layout
-    for i in range(index - 1, index - 1 - depth, -1):
-        if i not in by_index:
-            break
-        previous_layout = layouts.get(i, "")
-        if current_layout and previous_layout:
-            if current_layout != previous_layout:
-                break
-        elif not match(current, by_index[i][0]):
-            break
-        (current, left), current_layout = by_index[i], previous_layout
-        run.append(left)
-    return run
+    (embedding, key), (previous_embedding, previous_key) = layer, previous
+    if layouts_match(embedding, previous_embedding):
+        return True
+    return key is not None and previous_key is not None and parts_only_finished(key, previous_key)
 
 
 def combine(
@@ -299,17 +296,29 @@ def layout_memory_scores(
     scores: np.ndarray | None = None,
     threshold: float | None = None,
     layouts: Sequence[str] | None = None,
+    layout_keys: np.ndarray | None = None,
 ) -> np.ndarray:
     """layout_memory_step() for each layer of one job in order, each seeing what the earlier ones
-    left: (n,). `layouts`: the layers' stated layouts, where the printer states them."""
+    left: (n,). `layouts`: the layers' stated layouts, where the printer states them;
+    `layout_keys`: their ml.change.layout_key()s, where the change channel has them
+    (layout_memory_chain)."""
     stated = dict(enumerate(layouts or ()))
+    keys = {} if layout_keys is None else dict(enumerate(layout_keys))
     memory = np.empty(len(heatmaps))
     traces: list[np.ndarray | None] = [None] * len(heatmaps)
     for t, heatmap in enumerate(heatmaps):
         earlier = [(i, embeddings[i], traces[i]) for i in range(max(0, t - MEMORY_DEPTH), t) if traces[i] is not None]
         step = layout_memory_step(
             heatmap,
-            layout_memory_chain(t, embeddings[t], earlier, layout=stated.get(t, ""), layouts=stated),
+            layout_memory_chain(
+                t,
+                embeddings[t],
+                earlier,
+                layout_key=keys.get(t),
+                layout_keys=keys,
+                layout=stated.get(t, ""),
+                layouts=stated,
+            ),
             top_fraction=top_fraction,
             score=None if scores is None else scores[t],
             threshold=threshold,

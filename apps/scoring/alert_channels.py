@@ -15,13 +15,16 @@ from apps.scoring.layout_memory import layout_memory_fields, layout_memory_prune
 from apps.scoring.models import ModelVersion
 from apps.scoring.verdicts import Verdict
 from ml.alert_score import alert_score_combine
+from ml.change import layout_key
 
 
 def alert_channels_fields(*, layer: Layer, version: ModelVersion, verdict: Verdict, image: np.ndarray) -> dict:
     """LayerScore fields for a layer about to be stored: its alert score, the channel that gave
     it, and what it leaves for the layers after it. `image` is the preprocessed layer."""
-    step, memory = layout_memory_fields(layer=layer, version=version, verdict=verdict)
-    change, frames = change_fields(layer=layer, version=version, image=image)
+    # Both channels judge the layout by the change channel's key, where it runs.
+    key = layout_key(image[None])[0] if version.change_threshold else None
+    step, memory = layout_memory_fields(layer=layer, version=version, verdict=verdict, key=key)
+    change, frames = change_fields(layer=layer, version=version, image=image, key=key)
     fields = {**memory, **frames, "alert_score": None}
     if step is None and change is None:
         return fields  # no channel but the score itself: the rules judge the score

@@ -28,12 +28,14 @@ _FRAME_SHAPE = (IMAGE_SIZE, IMAGE_SIZE)
 _KEEP_LAYERS = 2 * DEPTH  # frames kept behind the newest scored layer, for late arrivals
 
 
-def change_fields(*, layer: Layer, version: ModelVersion, image) -> tuple[ChangeResult | None, dict]:
+def change_fields(*, layer: Layer, version: ModelVersion, image, key=None) -> tuple[ChangeResult | None, dict]:
     """The layer's change against its layout's previous layers (None where the version has no
-    change threshold, or the layout too few layers yet), and what it leaves for the next layers."""
+    change threshold, or the layout too few layers yet), and what it leaves for the next layers.
+    `key`: the image's layout_key, where the caller has it already."""
     if not version.change_threshold:
         return None, {}
-    frame, key = change_frame(image), layout_key(image[None])[0]
+    frame = change_frame(image)
+    key = layout_key(image[None])[0] if key is None else key
     earlier = traces_before(
         layer=layer,
         version=version,

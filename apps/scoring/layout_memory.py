@@ -8,10 +8,11 @@ there on the layer before. So from a layout's second layer on, a hot spot every 
 few layers showed no longer counts. The per-layer score and its `anomalous` flag are unchanged.
 """
 
+import numpy as np
 
 from apps.layers.models import Layer
 from apps.scoring.models import ModelVersion
-from apps.scoring.traces import encode_array, traces_before, traces_clear
+from apps.scoring.traces import decode_array, encode_array, traces_before, traces_clear
 from apps.scoring.verdicts import Verdict
 from ml.preprocess import IMAGE_SIZE
 from ml.sequence import MEMORY_DEPTH, MEMORY_POOL, LayoutMemoryStep, layout_memory_chain, layout_memory_step
@@ -21,10 +22,11 @@ _TRACE_SHAPE = (IMAGE_SIZE // MEMORY_POOL, IMAGE_SIZE // MEMORY_POOL)
 
 
 def layout_memory_fields(
-    *, layer: Layer, version: ModelVersion, verdict: Verdict
+    *, layer: Layer, version: ModelVersion, verdict: Verdict, key: np.ndarray | None = None
 ) -> tuple[LayoutMemoryStep | None, dict]:
     """A layer's layout memory (None where its scorer has none), and the LayerScore fields it
-    leaves for the layers after it."""
+    leaves for the layers after it. `key`: the layer's ml.change.layout_key where the change
+    channel runs, which the earlier layers stored (ml.sequence.memory_layouts_match)."""
     if verdict.top_fraction is None:
         return None, {}
     earlier = traces_before(
@@ -34,11 +36,18 @@ def layout_memory_fields(
         key="layout_embedding",
         trace="layout_trace",
         shape=_TRACE_SHAPE,
-        also=("layer__layout",),
+        also=("layer__layout", "layout_key"),
     )
-    stated = {i: layout for i, *_, layout in earlier}
+    stated = {i: layout for i, _, _, layout, _ in earlier}
+    keys = {i: None if stored is None else decode_array(stored, (-1,)) for i, *_, stored in earlier}
     chain = layout_memory_chain(
-        layer.index, verdict.embedding, [entry[:3] for entry in earlier], layout=layer.layout, layouts=stated
+        layer.index,
+        verdict.embedding,
+        [entry[:3] for entry in earlier],
+        layout_key=key,
+        layout_keys=keys,
+        layout=layer.layout,
+        layouts=stated,
     )
     # The layout's first layer (or one whose neighbours are not scored yet) keeps its own score.
     step = layout_memory_step(

@@ -42,7 +42,7 @@ def traces_before(
     also: tuple[str, ...] = (),
 ) -> list[tuple]:
     """(index, key, trace, *also) of the job's layers (by this version) up to `depth` before `layer`
-    that left both arrays: the `earlier` that ml.sequence.unbroken_run takes, with the fields named
+    that left both arrays: the `earlier` that ml.layout_runs.unbroken_run takes, with the fields named
     in `also` as they are stored."""
     rows = LayerScore.objects.filter(
         model_version=version,

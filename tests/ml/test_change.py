@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from ml import change
 from ml.change import (
     DEPTH,
     MIN_CHANGE_SCORES,
@@ -101,7 +102,16 @@ def test_only_the_rows_a_reference_was_shifted_across_are_left_out_at_the_top_an
     assert _top_bottom_margins([(-20.0, 0.0)]) == (4, 10)  # never more than at the sides
 
 
-def test_layers_over_the_threshold_are_not_references_so_the_clean_powder_after_a_defect_is_no_change():
+@pytest.fixture
+def nothing_returns(monkeypatch):
+    """The change channel without _returned_to_surroundings, which also keeps the clean powder after
+    a small defect from looking changed: the tests of the flags check that they do it alone."""
+    monkeypatch.setattr(change, "_RETURN_KEPT", -1.0)
+
+
+def test_layers_over_the_threshold_are_not_references_so_the_clean_powder_after_a_defect_is_no_change(
+    nothing_returns,
+):
     lasts = 8
     images = job_images(
         seed=19, n_layers=ONSET + lasts + 6, machine_seed=3, group_length=40, defects={ONSET: "streak"},
@@ -119,21 +129,51 @@ def test_layers_over_the_threshold_are_not_references_so_the_clean_powder_after_
     assert np.nanmax(after) < threshold and not np.isnan(after[-1])
 
 
-def test_a_new_layouts_first_layers_after_a_defect_are_no_references_so_the_clean_powder_after_it_is_no_change():
-    change = 14  # the parts change on layer 14; the streak lasts from ONSET to layer 15
-    images = job_images(
-        seed=19, n_layers=change + 8, machine_seed=3, group_length=change, defects={ONSET: "streak"},
-        defect_persistence=change + 2 - ONSET,
+LAYOUT_CHANGE = 14  # the parts change on layer 14; the streak lasts from ONSET to layer 15
+
+
+@pytest.fixture(scope="module")
+def streak_across_a_layout_change() -> np.ndarray:
+    return job_images(
+        seed=19, n_layers=LAYOUT_CHANGE + 8, machine_seed=3, group_length=LAYOUT_CHANGE, defects={ONSET: "streak"},
+        defect_persistence=LAYOUT_CHANGE + 2 - ONSET,
     )
+
+
+def test_a_new_layouts_first_layers_after_a_defect_are_no_references_so_the_clean_powder_after_it_is_no_change(
+    streak_across_a_layout_change, nothing_returns
+):
+    images, layout_change = streak_across_a_layout_change, LAYOUT_CHANGE
     unflagged = change_scores(images)
     threshold = (unflagged[MIN_REFERENCES:ONSET].max() + unflagged[ONSET : ONSET + 3].min()) / 2
     # Compared with the new layout's first layers, which show the streak, the clean powder after it looked changed.
-    assert np.nanmax(unflagged[change + MIN_REFERENCES :]) > threshold
+    assert np.nanmax(unflagged[layout_change + MIN_REFERENCES :]) > threshold
     scores = change_scores(images, threshold)
-    assert scores[ONSET:change].min() > threshold
-    assert np.isnan(scores[change : change + 2 * MIN_REFERENCES]).all()
-    after = scores[change + 2 * MIN_REFERENCES :]
+    assert scores[ONSET:layout_change].min() > threshold
+    assert np.isnan(scores[layout_change : layout_change + 2 * MIN_REFERENCES]).all()
+    after = scores[layout_change + 2 * MIN_REFERENCES :]
     assert not np.isnan(after).any() and after.max() < threshold
+
+
+def test_where_a_defect_that_ended_was_a_reference_the_clean_powder_after_it_is_no_change(
+    streak_across_a_layout_change,
+):
+    # No threshold: every layer is a reference, as a defect's layers are where they score under it.
+    images, layout_change = streak_across_a_layout_change, LAYOUT_CHANGE
+    scores = change_scores(images)
+    threshold = (scores[MIN_REFERENCES:ONSET].max() + scores[ONSET : ONSET + 3].min()) / 2
+    assert np.nanmax(scores[layout_change + MIN_REFERENCES :]) < threshold
+
+
+def test_a_part_too_small_for_part_finished_leaves_no_change_where_it_was():
+    finish = 41  # seed 201's first part on machine 2 is done here: a disc 20 px across
+    layers = generate_job(seed=201, n_layers=finish + 6, machine_seed=2, parts_finish_early=True)[finish - 11 :]
+    images = np.stack([layer.image for layer in layers]).astype(np.float32) / 255
+    keys = layout_key(images)
+    assert same_layout(keys[11], keys[10])  # the layout goes on: too few blocks changed
+    scores = change_scores(images)
+    # Compared with layers that showed the part, the bare powder where it was scored 25-47 here.
+    assert np.nanmax(scores[11:]) < 1.2 * np.nanmax(scores[:11])
 
 
 def test_a_layer_without_a_score_is_flagged_as_the_nearest_scored_layer_within_reach_before_it():

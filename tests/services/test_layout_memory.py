@@ -10,6 +10,7 @@ from apps.layers.services import layer_ingest
 from apps.scoring.models import LayerScore
 from apps.scoring.services import layers_score
 from ml.sequence import MEMORY_DEPTH, MEMORY_LEARN_LIMIT
+from ml.synthetic import generate_job
 from tests.images import image_bytes, layer_array
 
 
@@ -66,6 +67,26 @@ def test_a_layout_the_printer_states_as_new_is_judged_by_its_own_score(printer, 
     _, second, third = scored(layers)
     assert second.alert_score < 0.01 * second.score
     assert third.alert_score == third.score
+
+
+def test_where_a_part_finished_while_the_others_went_on_the_memory_of_them_holds(printer, install_model):
+    finish = 22  # seed 201's first part is done here, and the layout embedding breaks
+    job = generate_job(seed=201, n_layers=finish + 1, machine_seed=1, parts_finish_early=True)
+    version = install_model(printer.machine, scorer="local", threshold=1000.0)
+
+    def finished(job_id: str) -> LayerScore:
+        layers = [ingest(printer.machine, i, job[i].image, job=job_id) for i in range(finish - 4, finish + 1)]
+        return scored(layers)[-1]
+
+    # Without the change channel's layout keys, the layer after the finish starts a new layout.
+    alone = finished("without change channel")
+    assert alone.alert_score == alone.score
+    version.change_threshold = 8.0
+    version.save(update_fields=["change_threshold"])
+    kept = finished("with change channel")
+    assert kept.change_score is None  # for the change channel the bare powder is a new layout
+    # Less what the remaining parts showed before; the fresh grain's hot pixels still count.
+    assert kept.alert_score < 0.75 * kept.score
 
 
 def test_it_compares_only_layers_of_the_same_job(printer, install_model):
