@@ -87,7 +87,7 @@ _MARGIN = 10
 _MIN_MARGIN, _SHIFT_SLACK = 4, 2
 _PAD = 16
 _VARIANCE_FLOOR = 0.25  # of the median variance: a pixel quiet by chance must not explode
-_MATCH_SMOOTHING, _MATCH_STRIDE, _MIN_MATCH_GAIN = 2.0, 7, 0.2  # see _photometric_match
+_MATCH_SMOOTHING, _MATCH_STRIDE, _MIN_MATCH_GAIN = 2.0, 7, 0.2  # see _photometric_fit
 # Gone from the newest layer (see _returned_to_surroundings): a spot that stood out from the median
 # of its _RETURN_BACKGROUND px neighbourhood by _RETURN_STANDOUT robust standard deviations on the
 # references, smoothed over _RETURN_SMOOTHING px, and keeps _RETURN_KEPT of that or less.
@@ -121,10 +121,11 @@ _NEW_PART_BLOCKS = 4  # blocks that turned brighter: something new came (see par
 # changed; too large for the same one (see much_changed): _MUCH_CHANGE of them or more. Measured by
 # bench/layouts.py on synthetic machines 1, 2 and 7: 3.4-44% at the 126 new groups of parts of
 # their later jobs; at most 2.9% between consecutive good layers of a layout and 3.1% at a defect's
-# onset (a spatter on machine 7), short feeds aside (powder_lost). 0.5% at the spatter (d' 95) whose onset broke machine
-# 7's parts signature, and 1.3-1.5% at a super-elevation's second layer that broke it on machines 1
-# and 7. In make demo, printer A's second job changed layout with 4.7% of its blocks while the
-# signatures still correlated at 0.67, and its next 7 layers raised a false critical.
+# onset (a spatter on machine 7), short feeds aside (powder_lost). 0.5% at the spatter (d' 95)
+# whose onset broke machine 7's parts signature, and 1.3-1.5% at a super-elevation's second layer
+# that broke it on machines 1 and 7. In make demo, printer A's second job changed layout with 4.7%
+# of its blocks while the signatures still correlated at 0.67, and its next 7 layers raised a false
+# critical.
 _LITTLE_CHANGE, _MUCH_CHANGE = 0.02, 0.035
 # The channel's per-layer false-positive target. The Gumbel tail fitted to good layers' scores sits
 # below what several of them reach on some machines (synthetic machine 7: heavier tails, from the
@@ -381,7 +382,8 @@ def change_score(frame: np.ndarray, previous: list[np.ndarray], flagged: list[bo
         mean = reference.mean(axis=0)
         gradient = _edge_gradient(mean)
         difference = _whitened_difference(recent, reference, mean, gradient)
-        difference[_returned_to_surroundings(frame_deviation / fits[0][0], _local_deviation(mean))] = 0
+        frame_gain = fits[0][0]
+        difference[_returned_to_surroundings(frame_deviation / frame_gain, _local_deviation(mean))] = 0
         whitened.append(difference)
         beside_edges.append(_beside_strong_edges(gradient))
     whitened = np.stack(whitened)
@@ -477,15 +479,8 @@ def _lag_plans(n_previous: int, flagged: list[bool]) -> list[tuple[int, list[int
     return plans
 
 
-def _photometric_match(
-    image: np.ndarray, smoothed: np.ndarray, smoothed_target: np.ndarray, inner: np.ndarray
-) -> np.ndarray:
-    """`image` with the gain and offset that match it to the target where the two agree
-    (_photometric_fit)."""
-    return _rescaled(image, *_photometric_fit(smoothed, smoothed_target, inner))
-
-
 def _rescaled(image: np.ndarray, gain: float, offset: float) -> np.ndarray:
+    """`image` with the gain and offset _photometric_fit found taken out."""
     return ((image - offset) / gain).astype(np.float32)
 
 

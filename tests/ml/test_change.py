@@ -8,7 +8,8 @@ from ml.change import (
     MIN_CHANGE_SCORES,
     MIN_REFERENCES,
     _match_smoothed,
-    _photometric_match,
+    _photometric_fit,
+    _rescaled,
     _top_bottom_margins,
     change_calibrate,
     change_chain,
@@ -358,7 +359,9 @@ def test_the_photometric_match_recovers_gain_and_offset_with_much_of_the_bed_cha
     image = 1.3 * target - 0.4 + rng.normal(0, 0.1, target.shape).astype(np.float32)
     image[:, 80:] -= 5.0  # a change over 37% of the image
     inner = np.ones(target.shape, dtype=bool)
-    matched = _photometric_match(image, _match_smoothed(image), _match_smoothed(target), inner)
+    gain, offset = _photometric_fit(_match_smoothed(image), _match_smoothed(target), inner)
+    assert (gain, offset) == pytest.approx((1.3, -0.4), abs=0.02)
+    matched = _rescaled(image, gain, offset)
     assert np.abs(matched[:, :80] - target[:, :80]).mean() < 0.1
     assert (matched[:, 80:] - target[:, 80:]).mean() == pytest.approx(-5.0 / 1.3, rel=0.05)
 
