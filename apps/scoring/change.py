@@ -20,7 +20,6 @@ from ml.change import (
     change_flagged,
     change_frame,
     change_score,
-    layout_key,
 )
 from ml.preprocess import IMAGE_SIZE
 
@@ -28,14 +27,13 @@ _FRAME_SHAPE = (IMAGE_SIZE, IMAGE_SIZE)
 _KEEP_LAYERS = 2 * DEPTH  # frames kept behind the newest scored layer, for late arrivals
 
 
-def change_fields(*, layer: Layer, version: ModelVersion, image, key=None) -> tuple[ChangeResult | None, dict]:
+def change_fields(*, layer: Layer, version: ModelVersion, image, key) -> tuple[ChangeResult | None, dict]:
     """The layer's change against its layout's previous layers (None where the version has no
     change threshold, or the layout too few layers yet), and what it leaves for the next layers.
-    `key`: the image's layout_key, where the caller has it already."""
+    `key`: the image's ml.change.layout_key (None where the version has no change threshold)."""
     if not version.change_threshold:
         return None, {}
     frame = change_frame(image)
-    key = layout_key(image[None])[0] if key is None else key
     earlier = traces_before(
         layer=layer,
         version=version,
