@@ -10,21 +10,28 @@ against its own threshold and the higher, rescaled to the layer's threshold, is
 import numpy as np
 
 from apps.layers.models import Layer
-from apps.scoring.change import change_fields, change_prune
+from apps.scoring.change import CHANGE_LOOKBACK, change_fields, change_prune
 from apps.scoring.layout_memory import layout_memory_fields, layout_memory_prune
 from apps.scoring.models import ModelVersion
+from apps.scoring.traces import earlier_layers
 from apps.scoring.verdicts import Verdict
 from ml.alert_score import alert_score_combine
 from ml.change import layout_key
+from ml.sequence import MEMORY_DEPTH
 
 
 def alert_channels_fields(*, layer: Layer, version: ModelVersion, verdict: Verdict, image: np.ndarray) -> dict:
     """LayerScore fields for a layer about to be stored: its alert score, the channel that gave
     it, and what it leaves for the layers after it. `image` is the preprocessed layer."""
-    # Both channels judge the layout by the change channel's key, where it runs.
+    # Both channels judge the layout by the change channel's key, where it runs, and read the
+    # earlier layers in one query.
     key = layout_key(image[None])[0] if version.change_threshold else None
-    step, memory = layout_memory_fields(layer=layer, version=version, verdict=verdict, key=key)
-    change, frames = change_fields(layer=layer, version=version, image=image, key=key)
+    depth = max(
+        CHANGE_LOOKBACK if version.change_threshold else 0, MEMORY_DEPTH if verdict.top_fraction is not None else 0
+    )
+    earlier = earlier_layers(layer=layer, version=version, depth=depth) if depth else []
+    step, memory = layout_memory_fields(layer=layer, version=version, verdict=verdict, earlier=earlier, key=key)
+    change, frames = change_fields(layer=layer, version=version, image=image, key=key, earlier=earlier)
     fields = {**memory, **frames, "alert_score": None}
     if step is None and change is None:
         return fields  # no channel but the score itself: the rules judge the score

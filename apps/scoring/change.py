@@ -11,7 +11,7 @@ are a new layout's first layers after one that passed it (see ml.change.change_f
 
 from apps.layers.models import Layer
 from apps.scoring.models import ModelVersion
-from apps.scoring.traces import encode_array, traces_before, traces_clear
+from apps.scoring.traces import EarlierLayer, decode_array, encode_array, traces_clear
 from ml.change import (
     DEPTH,
     MIN_REFERENCES,
@@ -25,31 +25,32 @@ from ml.preprocess import IMAGE_SIZE
 
 _FRAME_SHAPE = (IMAGE_SIZE, IMAGE_SIZE)
 _KEEP_LAYERS = 2 * DEPTH  # frames kept behind the newest scored layer, for late arrivals
+# Earlier layers the channel reads: the oldest reference's own flag may depend on MIN_REFERENCES
+# layers before it (ml.change.change_flagged).
+CHANGE_LOOKBACK = DEPTH + MIN_REFERENCES
 
 
-def change_fields(*, layer: Layer, version: ModelVersion, image, key) -> tuple[ChangeResult | None, dict]:
+def change_fields(
+    *, layer: Layer, version: ModelVersion, image, key, earlier: list[EarlierLayer]
+) -> tuple[ChangeResult | None, dict]:
     """The layer's change against its layout's previous layers (None where the version has no
     change threshold, or the layout too few layers yet), and what it leaves for the next layers.
-    `key`: the image's ml.change.layout_key (None where the version has no change threshold)."""
+    `key`: the image's ml.change.layout_key (None where the version has no change threshold);
+    `earlier`: the job's layers up to CHANGE_LOOKBACK before it (apps.scoring.traces.earlier_layers)."""
     if not version.change_threshold:
         return None, {}
     frame = change_frame(image)
-    earlier = traces_before(
-        layer=layer,
-        version=version,
-        # The oldest layer's own flag may depend on MIN_REFERENCES layers before it (change_flagged).
-        depth=DEPTH + MIN_REFERENCES,
-        key="layout_key",
-        trace="change_frame",
-        shape=_FRAME_SHAPE,
-        also=("change_score", "layer__layout"),
-    )
+    earlier = [e for e in earlier if e.layout_key is not None and e.change_frame is not None]
     # A layer whose change passed the threshold is not a reference (ml.change.change_flagged).
-    scores = {i: s for i, _, _, s, _ in earlier}
-    flagged = [(i, k, (f, change_flagged(i, scores, version.change_threshold))) for i, k, f, _, _ in earlier]
-    stated = {i: layout for i, *_, layout in earlier}
-    chain = change_chain(layer.index, key, flagged, layout=layer.layout, layouts=stated)
-    result = change_score(frame, [f for f, _ in chain], [flag for _, flag in chain])
+    scores = {e.index: e.change_score for e in earlier}
+    flagged = [
+        (e.index, e.layout_key, (e.change_frame, change_flagged(e.index, scores, version.change_threshold)))
+        for e in earlier
+    ]
+    chain = change_chain(layer.index, key, flagged, layout=layer.layout, layouts={e.index: e.layout for e in earlier})
+    # Only the chain's frames are decoded: the layers before it are read for their flags.
+    frames = [decode_array(stored, _FRAME_SHAPE) for stored, _ in chain]
+    result = change_score(frame, frames, [flag for _, flag in chain])
     fields = {
         "change_frame": encode_array(frame),
         "layout_key": encode_array(key),

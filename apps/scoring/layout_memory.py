@@ -12,7 +12,7 @@ import numpy as np
 
 from apps.layers.models import Layer
 from apps.scoring.models import ModelVersion
-from apps.scoring.traces import decode_array, encode_array, traces_before, traces_clear
+from apps.scoring.traces import EarlierLayer, decode_array, encode_array, traces_clear
 from apps.scoring.verdicts import Verdict
 from ml.preprocess import IMAGE_SIZE
 from ml.sequence import MEMORY_DEPTH, MEMORY_POOL, LayoutMemoryStep, layout_memory_chain, layout_memory_step
@@ -22,32 +22,29 @@ _TRACE_SHAPE = (IMAGE_SIZE // MEMORY_POOL, IMAGE_SIZE // MEMORY_POOL)
 
 
 def layout_memory_fields(
-    *, layer: Layer, version: ModelVersion, verdict: Verdict, key: np.ndarray | None = None
+    *, layer: Layer, version: ModelVersion, verdict: Verdict, earlier: list[EarlierLayer], key: np.ndarray | None = None
 ) -> tuple[LayoutMemoryStep | None, dict]:
     """A layer's layout memory (None where its scorer has none), and the LayerScore fields it
-    leaves for the layers after it. `key`: the layer's ml.change.layout_key where the change
-    channel runs, which the earlier layers stored (ml.sequence.memory_layouts_match)."""
+    leaves for the layers after it. `earlier`: the job's layers up to MEMORY_DEPTH (or more) before
+    it (apps.scoring.traces.earlier_layers). `key`: the layer's ml.change.layout_key where the
+    change channel runs, which the earlier layers stored (ml.sequence.memory_layouts_match)."""
     if verdict.top_fraction is None:
         return None, {}
-    earlier = traces_before(
-        layer=layer,
-        version=version,
-        depth=MEMORY_DEPTH,
-        key="layout_embedding",
-        trace="layout_trace",
-        shape=_TRACE_SHAPE,
-        also=("layer__layout", "layout_key"),
-    )
-    stated = {i: layout for i, _, _, layout, _ in earlier}
-    keys = {i: None if stored is None else decode_array(stored, (-1,)) for i, *_, stored in earlier}
+    earlier = [
+        e for e in earlier
+        if e.index >= layer.index - MEMORY_DEPTH and e.layout_embedding is not None and e.layout_trace is not None
+    ]
+    traces = [
+        (e.index, decode_array(e.layout_embedding, (-1,)), decode_array(e.layout_trace, _TRACE_SHAPE)) for e in earlier
+    ]
     chain = layout_memory_chain(
         layer.index,
         verdict.embedding,
-        [entry[:3] for entry in earlier],
+        traces,
         layout_key=key,
-        layout_keys=keys,
+        layout_keys={e.index: e.layout_key for e in earlier},
         layout=layer.layout,
-        layouts=stated,
+        layouts={e.index: e.layout for e in earlier},
     )
     # The layout's first layer (or one whose neighbours are not scored yet) keeps its own score.
     step = layout_memory_step(

@@ -2,6 +2,7 @@
 float16 arrays, cleared once no later layer compares with them."""
 
 import zlib
+from dataclasses import dataclass
 from functools import reduce
 from operator import or_
 
@@ -31,24 +32,38 @@ def traces_clear(*, layer: Layer, version: ModelVersion, keep: int, fields: tupl
     )
 
 
-def traces_before(
-    *,
-    layer: Layer,
-    version: ModelVersion,
-    depth: int,
-    key: str,
-    trace: str,
-    shape: tuple[int, ...],
-    also: tuple[str, ...] = (),
-) -> list[tuple]:
-    """(index, key, trace, *also) of the job's layers (by this version) up to `depth` before `layer`
-    that left both arrays: the `earlier` that ml.layout_runs.unbroken_run takes, with the fields named
-    in `also` as they are stored."""
-    rows = LayerScore.objects.filter(
-        model_version=version,
-        layer__job_id=layer.job_id,
-        layer__index__gte=layer.index - depth,
-        layer__index__lt=layer.index,
-        **{f"{key}__isnull": False, f"{trace}__isnull": False},
-    ).values_list("layer__index", key, trace, *also)
-    return [(index, decode_array(k, (-1,)), decode_array(t, shape), *rest) for index, k, t, *rest in rows]
+@dataclass(frozen=True)
+class EarlierLayer:
+    """One of the job's earlier layers as its LayerScore (by the same version) left it for the
+    alert channels: the layout key decoded, since both channels read it, the other arrays as stored
+    (None where pruned or never left), for the channel that reads them to decode."""
+
+    index: int
+    layout: str  # the printer's stated layout, "" where it states none
+    layout_key: np.ndarray | None  # ml.change.layout_key
+    change_score: float | None
+    change_frame: bytes | None
+    layout_embedding: bytes | None
+    layout_trace: bytes | None
+
+
+def earlier_layers(*, layer: Layer, version: ModelVersion, depth: int) -> list[EarlierLayer]:
+    """The job's layers (scored by this version) up to `depth` before `layer`, oldest first: what
+    both alert channels compare the layer with, read in one query."""
+    rows = (
+        LayerScore.objects.filter(
+            model_version=version,
+            layer__job_id=layer.job_id,
+            layer__index__gte=layer.index - depth,
+            layer__index__lt=layer.index,
+        )
+        .order_by("layer__index")
+        .values_list(
+            "layer__index", "layer__layout", "layout_key", "change_score", "change_frame", "layout_embedding",
+            "layout_trace",
+        )
+    )
+    return [
+        EarlierLayer(index, layout, None if key is None else decode_array(key, (-1,)), *rest)
+        for index, layout, key, *rest in rows
+    ]

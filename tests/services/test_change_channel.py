@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.alerts.models import Alert, Severity
@@ -125,3 +127,17 @@ def test_a_new_layouts_first_layers_after_a_layer_over_the_threshold_are_no_refe
     new_layout = scores[change:]
     assert [s.change_score is None for s in new_layout] == [i < 2 * MIN_REFERENCES for i in range(n - change)]
     assert max(s.change_score for s in new_layout[2 * MIN_REFERENCES :]) < 8.0
+
+
+def test_both_alert_channels_read_the_earlier_layers_in_one_query(watched):
+    earlier = job(watched, n=DEPTH)
+    assert all(s.layout_trace is not None for s in earlier)  # layout memory runs too, on the same layers
+    newest = ingest(watched, DEPTH, layer_array(DEPTH, 128))
+    with CaptureQueriesContext(connection) as queries:
+        (score,) = scored([newest])
+    # The channels read earlier layers' layout keys without their scores' ids; whole LayerScores
+    # (the scoring itself, the test's own read) come with them.
+    whole = f'"{LayerScore._meta.db_table}"."id"'
+    reads = [q["sql"] for q in queries.captured_queries if "layout_key" in q["sql"] and whole not in q["sql"]]
+    assert len([sql for sql in reads if sql.startswith("SELECT")]) == 1
+    assert score.change_score is not None and score.alert_score is not None
