@@ -1,7 +1,7 @@
 """Alert rules on simulated jobs: how fast critical alerts fire, and how often they fire falsely.
 
     .venv/bin/python bench/alerts.py [--good-jobs 1000] [--defect-jobs 300] [--seed 0] [--scores FILE]
-                                     [--variant per-layer | "layout memory" | change | "layout baseline"]
+                                     [--variant per-layer | "layout memory" | change | "powder lost" | ...]
 
     .venv/bin/python bench/alerts.py --record-scores var/alert_scores.json [--epochs 20] [--holdout jobs]
                                      [--machine 1] [--change-only]
@@ -11,11 +11,12 @@ recorded scores on later good jobs of a synthetic machine, and defects are that 
 scores of persistent synthetic defects, one row per defect kind (each defect job replays one of
 the kind's recorded draws, from different later jobs, at random). The recording trains and
 calibrates as the product does (see record_scores), and by default the rules judge what the
-product's rules judge: the alert score (ml.alert_score: the higher of the layout-memory and
-change channels, each over its own threshold). --variant replays another recorded series
-instead: "per-layer" the plain per-layer scores, "layout memory" or "change" one channel alone.
-Without --scores, the simulation below is used. --record-scores with --change-only records the
-change channel alone, without a scorer or training, so that other machines are quick to check.
+product's rules judge: the alert score (ml.alert_score: the highest of the layout-memory, change
+and powder-lost channels, each over its own threshold). --variant replays another recorded series
+instead: "per-layer" the plain per-layer scores, "layout memory", "change" or "powder lost" one
+channel alone. Without --scores, the simulation below is used. --record-scores with --change-only
+records the change and powder-lost channels without a scorer or training, so that other machines
+are quick to check.
 A recording also holds each defect draw's ideal-observer d' (ml.synthetic.visibility), and the
 replay lists every draw's share alerted within 3 layers beside it: whether a miss was at the
 noise, where no detector could be sure of it, or well above it.
@@ -167,6 +168,7 @@ PAST_JOBS, PAST_LAYERS = (101, 102, 103, 104), 90  # the machine's earlier jobs,
 # Later jobs of the same machine, with new layouts; each defect job has one defect of every kind.
 GOOD_JOBS, DEFECT_JOBS = (201, 202, 203), (204, 205, 206, 207, 208, 209)
 HOLDOUT_FRACTION = 0.2  # as apps.scoring.training
+JUDGED_CHANGE_ONLY = "change and powder lost"  # what --change-only recordings judge
 
 
 def defect_onsets(seed: int) -> dict[int, str]:
@@ -230,7 +232,7 @@ def record_scores(
     from ml.alert_score import alert_score_combine
     from ml.calibration import calibrate, holdout_split
     from ml.calibration_set import calibration_set
-    from ml.change import change_calibrate_jobs, change_scores, layout_key
+    from ml.change import change_calibrate_jobs, change_scores, layout_key, powder_lost_shares
     from ml.groups import embed_layers
     from ml.preprocess import preprocess_batch
     from ml.scorers import get_scorer_class
@@ -260,10 +262,13 @@ def record_scores(
         stack: np.ndarray, threshold: float | None = None, change_threshold: float | None = None, layouts=None
     ) -> tuple:
         """Per-layer scores, the layout-baseline variant and layout memory (ml.sequence; the
-        per-layer `threshold` decides which layers it learns from), and the change channel
-        (ml.change; its threshold decides which layers are its references); `layouts` the
-        layouts the printer states, if it does."""
+        per-layer `threshold` decides which layers it learns from), the change channel
+        (ml.change; its threshold decides which layers are its references) and powder lost (None
+        where the change channel is off, as in the product); `layouts` the layouts the printer
+        states, if it does."""
         result = scorer.score(stack)
+        # As the product: layer keys where the change channel runs (parts_only_finished, powder lost).
+        keys = None if change_threshold is None else layout_key(stack)
         memory = None
         if top_fraction is not None:
             memory = layout_memory_scores(
@@ -273,11 +278,11 @@ def record_scores(
                 scores=result.scores,
                 threshold=threshold,
                 layouts=layouts,
-                # As the product: layer keys where the change channel runs (parts_only_finished).
-                layout_keys=None if change_threshold is None else layout_key(stack),
+                layout_keys=keys,
             )
         baseline = layout_baseline_residual(result.heatmaps, same_layout(stack))
-        return result.scores, baseline, memory, change_scores(stack, change_threshold, layouts)
+        lost = None if keys is None else powder_lost_shares(keys)
+        return result.scores, baseline, memory, change_scores(stack, change_threshold, layouts), lost
 
     # As the product: the held-out layers, padded with benign variants of them (calibration_set).
     calibration = calibrate(scorer.score(calibration_set(pool[held], seed=0)).scores, target_fpr=0.01)
@@ -295,9 +300,10 @@ def record_scores(
         )
         variants["layout baseline"] = calibrate(baseline[~np.isnan(baseline)], target_fpr=0.01).threshold
 
-    def judged_by(layer, memory, change, *, channels: tuple[str, ...]) -> np.ndarray:
+    def judged_by(layer, memory, change, lost, *, channels: tuple[str, ...]) -> np.ndarray:
         """The alert score (ml.alert_score) from the given channels, normalised by the per-layer threshold."""
         use_change = "change" in channels and change_calibration is not None
+        use_lost = "powder lost" in channels and lost is not None
         values = [
             alert_score_combine(
                 threshold,
@@ -306,6 +312,7 @@ def record_scores(
                 change=change[t] if use_change else None,
                 change_threshold=change_calibration.threshold if use_change else None,
                 change_baseline=change_calibration.baseline if use_change else 0.0,
+                powder_lost=lost[t] if use_lost else None,
             ).value
             for t, score in enumerate(layer)
         ]
@@ -315,15 +322,18 @@ def record_scores(
         job = generate_job(seed=seed, n_layers=RECORD_LAYERS, machine_seed=machine, **kwargs)
         change_threshold = None if change_calibration is None else change_calibration.threshold
         layouts = stated_layouts_of(job, stated_layouts)
-        layer, baseline, memory, change = sequences(images(job), threshold, change_threshold, layouts)
+        layer, baseline, memory, change, lost = sequences(images(job), threshold, change_threshold, layouts)
         out = {"per-layer": layer / threshold}
         if change_calibration is not None:
-            out["change"] = judged_by(layer, None, change, channels=("change",))  # never below 0
+            out["change"] = judged_by(layer, None, change, None, channels=("change",))  # never below 0
+            out["powder lost"] = judged_by(layer, None, None, lost, channels=("powder lost",))
         if memory is not None:
             # Never above the per-layer score, so it shares the per-layer threshold.
             out["layout memory"] = memory / threshold
         if memory is not None or change_calibration is not None:
-            out["alert score"] = judged_by(layer, memory, change, channels=("score", "layout memory", "change"))
+            out["alert score"] = judged_by(
+                layer, memory, change, lost, channels=("score", "layout memory", "change", "powder lost")
+            )
         if variants:
             # No alarm from the baseline in a layout's first layers; or the per-layer score there.
             out["layout baseline"] = np.nan_to_num(baseline / variants["layout baseline"], nan=0.0)
@@ -388,14 +398,16 @@ def stated_layouts_of(layers, stated: bool) -> list[str] | None:
 
 
 def record_change_scores(out: Path, machine: int = RECORD_MACHINE, stated_layouts: bool = False) -> None:
-    """Records the change channel alone (ml.change; no scorer, no training: minutes on a CPU).
+    """Records the change channel and powder lost, which run together in the product, without the
+    scorer (ml.change; no training: minutes on a CPU). The rules judge the higher of the two
+    ("change and powder lost"); each alone is a variant.
 
     The same jobs as record_scores: the channel is calibrated on the earlier jobs, as
     apps.scoring.training does, then scores the later good and defect jobs. It compares images
     only, so other synthetic machines are quick to check.
     """
     from ml.alert_score import alert_score_combine
-    from ml.change import change_calibrate_jobs, change_scores
+    from ml.change import change_calibrate_jobs, change_scores, layout_key, powder_lost_shares
     from ml.preprocess import preprocess_batch
     from ml.synthetic import DEFECT_KINDS, generate_job
 
@@ -404,66 +416,77 @@ def record_change_scores(out: Path, machine: int = RECORD_MACHINE, stated_layout
         layers = generate_job(seed=seed, n_layers=n_layers, machine_seed=machine, **kwargs)
         return preprocess_batch(layer.image for layer in layers), stated_layouts_of(layers, stated_layouts)
 
-    def scored(seed: int, threshold: float, **kwargs) -> np.ndarray:
+    def scored(seed: int, threshold: float, **kwargs) -> dict[str, list[float]]:
+        """The job's normalised series: each channel alone, and the two as the rules judge them."""
         images, layouts = job(seed, **kwargs)
-        return change_scores(images, threshold, layouts)
+        change, lost = change_scores(images, threshold, layouts), powder_lost_shares(layout_key(images))
+        return {
+            JUDGED_CHANGE_ONLY: normalised(change, lost),
+            "change": normalised(change, None),
+            "powder lost": normalised(None, lost),
+        }
 
     past = [job(s, PAST_LAYERS) for s in PAST_JOBS]
     calibration = change_calibrate_jobs((images for images, _ in past), (layouts for _, layouts in past))
     del past
 
-    def normalised(scores: np.ndarray) -> list[float]:
-        """As the alert score's change channel: 0 at the baseline, 1 at the threshold."""
+    def normalised(scores: np.ndarray | None, lost: np.ndarray | None) -> list[float]:
+        """As the alert score (ml.alert_score): the change channel 0 at its baseline and 1 at its
+        threshold, powder lost 1 at POWDER_LOST_SHARE; never below 0."""
         return [
             round(
                 alert_score_combine(
                     1.0,
                     score=0.0,
                     memory=None,
-                    change=v,
+                    change=None if scores is None else scores[t],
                     change_threshold=calibration.threshold,
                     change_baseline=calibration.baseline,
+                    powder_lost=None if lost is None else lost[t],
                 ).value,
                 4,
             )
-            for v in scores
+            for t in range(len(scores if lost is None else lost))
         ]
 
-    good = [normalised(scored(seed, threshold=calibration.threshold)) for seed in GOOD_JOBS]
-    finishing = [normalised(scored(seed, calibration.threshold, parts_finish_early=True)) for seed in GOOD_JOBS]
+    good = [scored(seed, threshold=calibration.threshold) for seed in GOOD_JOBS]
+    finishing = [scored(seed, calibration.threshold, parts_finish_early=True) for seed in GOOD_JOBS]
     onsets = {seed: defect_onsets(seed) for seed in DEFECT_JOBS}
     defect_jobs = {
-        seed: normalised(
-            scored(seed, threshold=calibration.threshold, defects=onsets[seed], defect_persistence=RECORD_PERSISTENCE)
-        )
+        seed: scored(seed, calibration.threshold, defects=onsets[seed], defect_persistence=RECORD_PERSISTENCE)
         for seed in DEFECT_JOBS
     }
-    defects = {
-        kind: [
-            defect_jobs[seed][onset : onset + RECORD_PERSISTENCE]
-            for seed in DEFECT_JOBS
-            for onset, kind_there in onsets[seed].items()
-            if kind_there == kind
-        ]
-        for kind in DEFECT_KINDS
-    }
+
+    def series(name: str) -> dict:
+        return {
+            "good_jobs": [job[name] for job in good],
+            "good_jobs_parts_finishing": [job[name] for job in finishing],
+            "defects": {
+                kind: [
+                    defect_jobs[seed][name][onset : onset + RECORD_PERSISTENCE]
+                    for seed in DEFECT_JOBS
+                    for onset, kind_there in onsets[seed].items()
+                    if kind_there == kind
+                ]
+                for kind in DEFECT_KINDS
+            },
+        }
+
     record = {
         "scorer": "none",
         "holdout": "jobs",
-        "judged": "change",
+        "judged": JUDGED_CHANGE_ONLY,
         "stated_layouts": stated_layouts,
-        "good_jobs": good,
-        "good_jobs_parts_finishing": finishing,
-        "defects": defects,
-        "variants": {},
+        **series(JUDGED_CHANGE_ONLY),
+        "variants": {name: series(name) for name in good[0] if name != JUDGED_CHANGE_ONLY},
         "change_calibration": vars(calibration),
         "machine": machine,
         "visibility": defect_visibility(machine),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=1))
-    rates = ", ".join(f"{np.mean(np.array(job) > 1):.1%}" for job in good)
-    print(f"wrote {out}: change channel {calibration}; good jobs' layers above its threshold: {rates}")
+    rates = ", ".join(f"{np.mean(np.array(job[JUDGED_CHANGE_ONLY]) > 1):.1%}" for job in good)
+    print(f"wrote {out}: change channel {calibration}; good jobs' layers above the threshold: {rates}")
 
 
 def print_parts_finishing(params: RuleParams, jobs: list[list[float]]) -> None:
@@ -517,7 +540,9 @@ def main() -> None:
     parser.add_argument("--record-scores", metavar="OUT", help="run a real scorer and write its scores to OUT")
     parser.add_argument("--scorer", default=DEFAULT_SCORER, help="the scorer for --record-scores")
     parser.add_argument(
-        "--change-only", action="store_true", help="with --record-scores: the change channel alone, no scorer"
+        "--change-only",
+        action="store_true",
+        help="with --record-scores: the change and powder-lost channels, no scorer",
     )
     parser.add_argument(
         "--stated-layouts",

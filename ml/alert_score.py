@@ -1,8 +1,15 @@
-"""The score the alert rules judge: the higher of a layer's two alert channels, each over its own threshold.
+"""The score the alert rules judge: the highest of a layer's alert channels, each over its own threshold.
 
 - the layer's own score or, for scorers that have it, its layout-memory score (ml.sequence),
   judged against the layer's threshold;
-- the change channel (ml.change), judged against the change threshold.
+- the change channel (ml.change), judged against the change threshold;
+- powder lost since the previous layer (ml.change.powder_lost_share), judged against
+  ml.change.POWDER_LOST_SHARE: a short feed's first layer. The change channel sees a short feed
+  too, but it grows over the defect's first layers, and a new layout soon after the onset starts
+  its comparison over: on printer B's look (bench/alerts.py --change-only --machine 20561) a wide,
+  faint short feed three layers before a new layout reached 0.49, 0.93 and 1.4 times the change
+  threshold and was missed. The bed that lost powder was 14% of it (4-32% at every short feed's
+  onset on synthetic machines 1, 2, 7 and printer B's look; 0.13% at most between good layers).
 
 The change score is a maximum over many pixels and filters and never falls to zero: good layers
 sit at its baseline, most of the way up to its threshold. So it is rescaled from its baseline:
@@ -16,13 +23,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SCORE, LAYOUT_MEMORY, CHANGE = "score", "layout memory", "change"
+from ml.change import POWDER_LOST_SHARE
+
+SCORE, LAYOUT_MEMORY, CHANGE, POWDER_LOST = "score", "layout memory", "change", "powder lost"
 
 
 @dataclass(frozen=True)
 class AlertScore:
     value: float
-    channel: str  # the channel that gave the value: SCORE, LAYOUT_MEMORY or CHANGE
+    channel: str  # the channel that gave the value: SCORE, LAYOUT_MEMORY, CHANGE or POWDER_LOST
 
 
 def alert_score_combine(
@@ -33,11 +42,20 @@ def alert_score_combine(
     change: float | None = None,
     change_threshold: float | None = None,
     change_baseline: float = 0.0,
+    powder_lost: float | None = None,
 ) -> AlertScore:
-    """The higher channel, on the scale of `threshold`. Without a layout-memory score the layer's own
-    score stands in; without a change score (None or NaN) or threshold the change channel does not count."""
+    """The highest channel, on the scale of `threshold`. Without a layout-memory score the layer's own
+    score stands in; without a change score (None or NaN) or threshold the change channel does not
+    count; `powder_lost`, the share of the bed that lost powder since the previous layer, counts
+    where given (not None or NaN), POWDER_LOST_SHARE at the layer's threshold."""
     best = AlertScore(float(score), SCORE) if memory is None else AlertScore(float(memory), LAYOUT_MEMORY)
-    if change is None or np.isnan(change) or not change_threshold:
-        return best
-    rescaled = threshold * (float(change) - change_baseline) / (change_threshold - change_baseline)
-    return AlertScore(rescaled, CHANGE) if rescaled > best.value else best
+    if change is not None and not np.isnan(change) and change_threshold:
+        rescaled = threshold * (float(change) - change_baseline) / (change_threshold - change_baseline)
+        best = max(best, AlertScore(rescaled, CHANGE), key=_value)
+    if powder_lost is not None and not np.isnan(powder_lost):
+        best = max(best, AlertScore(threshold * float(powder_lost) / POWDER_LOST_SHARE, POWDER_LOST), key=_value)
+    return best
+
+
+def _value(alert: AlertScore) -> float:
+    return alert.value

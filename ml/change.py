@@ -89,6 +89,12 @@ _MARGIN = 10
 # 10 px of them, a rail or a wall's edge is left out as the thin lines leave out strong edges: on
 # synthetic machine 1 a good layer scored 9.3 on the rail's edge, against a threshold of 7.3.
 _MIN_MARGIN, _SHIFT_SLACK = 4, 2
+# There no filter looks within _BORDER_GATE_REACH px of such an edge, one more than the thin lines'
+# _GATE_REACH: a line filter a pixel across still responds 3 px from an edge whose sharpness
+# changed. On printer B's look in make demo (machine seed 20561: the camera shakes by up to 4.6 px
+# and the photo's top edge falls in that band) a good layer scored 14.4 against a threshold of 8.77
+# on the first row compared, 3 px from the edge.
+_BORDER_GATE_REACH = 3
 _PAD = 16
 _VARIANCE_FLOOR = 0.25  # of the median variance: a pixel quiet by chance must not explode
 _MATCH_SMOOTHING, _MATCH_STRIDE, _MIN_MATCH_GAIN = 2.0, 7, 0.2  # see _photometric_fit
@@ -104,11 +110,12 @@ SAME_PARTS = 0.6
 _BLOCK, _SIGNATURE_MARGIN, _SIGNATURE_HIGHPASS = 8, 16, 3.0
 # Powder lost (see powder_lost): a block darker than the previous layer's darkest block within
 # _FLOOR_REACH blocks (72 px: wider than most parts) by _LOST_DARKENING (6 grey levels), on at least
-# _LOST_SHARE of the blocks. Measured on synthetic machines 1, 2 and 7 (720 good layers each, 21
+# POWDER_LOST_SHARE of the blocks. Measured on synthetic machines 1, 2 and 7 (720 good layers each, 21
 # layout changes among them): at most 0.13% of blocks between consecutive layers, and none at a
 # layout change; short feeds 4-31%. On the real PBLM frames: none between consecutive good frames,
 # 2% between a good frame and an uneven powder one.
-_FLOOR_REACH, _LOST_DARKENING, _LOST_SHARE = 9, 6 / 255, 0.01
+# The share is an alert channel too (ml.alert_score): POWDER_LOST_SHARE counts as the layer's threshold.
+_FLOOR_REACH, _LOST_DARKENING, POWDER_LOST_SHARE = 9, 6 / 255, 0.01
 # A block changed: by _BLOCK_CHANGE (10 grey levels) beyond what the exposure and the camera's shift
 # explain (_unexplained_change).
 _BLOCK_CHANGE = 10 / 255
@@ -209,9 +216,29 @@ def powder_lost(levels: np.ndarray, previous: np.ndarray) -> bool:
     to them; only powder that no longer covers the bed leaves it darker than anything near it was.
     The layers' difference in exposure (the median block's) is taken out first.
     """
+    return powder_lost_share(levels, previous) >= POWDER_LOST_SHARE
+
+
+def powder_lost_share(levels: np.ndarray, previous: np.ndarray) -> float:
+    """The share of blocks (block means, flat, of a square grid) darker than the darkest block near
+    them on the previous layer: what powder_lost compares with POWDER_LOST_SHARE."""
     levels, previous = _grid(levels), _grid(previous)
     floor = ndimage.minimum_filter(previous, size=_FLOOR_REACH, mode="nearest") + np.median(levels - previous)
-    return float(np.mean(levels < floor - _LOST_DARKENING)) >= _LOST_SHARE
+    return float(np.mean(levels < floor - _LOST_DARKENING))
+
+
+def powder_lost_between(key: np.ndarray, previous: np.ndarray) -> float:
+    """powder_lost_share between two consecutive layers' layout_keys; 0 for keys of different lengths."""
+    key, previous = np.asarray(key, np.float32), np.asarray(previous, np.float32)
+    if key.shape != previous.shape:
+        return 0.0
+    return powder_lost_share(np.split(key, 2)[1], np.split(previous, 2)[1])
+
+
+def powder_lost_shares(keys: np.ndarray) -> np.ndarray:
+    """powder_lost_between each layer's layout_key and the one before, for one job's layers in
+    order; NaN for the first."""
+    return np.array([np.nan, *(powder_lost_between(keys[t], keys[t - 1]) for t in range(1, len(keys)))])
 
 
 def part_finished(levels: np.ndarray, previous: np.ndarray) -> bool:
@@ -400,7 +427,7 @@ def change_score(frame: np.ndarray, previous: list[np.ndarray], flagged: list[bo
     best = None
     for peak, near_edges, (j, _) in zip(peaks, beside_edges, plans, strict=True):
         peak[~inner] = 0
-        peak[border_band & near_edges] = 0
+        peak[border_band & ndimage.binary_dilation(near_edges, iterations=_BORDER_GATE_REACH - _GATE_REACH)] = 0
         score = float(top_mean(peak[None], TOP_FRACTION)[0])
         if best is None or score > best.score:
             best = ChangeResult(score=score, lag=j, map=peak)

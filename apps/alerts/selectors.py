@@ -5,6 +5,7 @@ from apps.alerts.models import Alert, AlertRule, NotificationChannel
 from apps.alerts.rules import Point, RuleParams
 from apps.layers.models import Layer, PrintJob
 from apps.machines.models import Machine
+from ml.alert_score import POWDER_LOST
 
 _PARAM_FIELDS = list(RuleParams.__dataclass_fields__)
 
@@ -41,6 +42,16 @@ def job_recent_points(*, job: PrintJob, limit: int) -> list[Point]:
     return [
         Point(index, score / threshold if threshold else float("inf")) for index, score, threshold in reversed(rows)
     ]
+
+
+def job_powder_lost(*, job: PrintJob, indexes) -> list[tuple[int, float]]:
+    """(index, share of the bed) of the job's layers among `indexes` whose alert score came from
+    powder lost since the previous layer (ml.alert_score), by index."""
+    return list(
+        Layer.objects.filter(job=job, index__in=indexes, current_score__alert_channel=POWDER_LOST)
+        .order_by("index")
+        .values_list("index", "current_score__powder_lost")
+    )
 
 
 def alert_unresolved_for_job(*, job: PrintJob) -> Alert | None:

@@ -10,6 +10,7 @@ from apps.alerts.selectors import (
     alert_last_for_job,
     alert_rule_for,
     alert_unresolved_for_job,
+    job_powder_lost,
     job_recent_points,
 )
 from apps.layers.models import Label, LabelValue, Layer, PrintJob
@@ -65,12 +66,22 @@ def alert_rules_evaluate(*, layer_id: int) -> Alert | None:
             machine=layer.machine,
             job=job,
             severity=verdict.severity,
-            reason=verdict.reason,
+            reason=_reason(verdict=verdict, job=job),
             last_layer_index=newest,
         )
         alert.layers.add(*layers)
         notifications_dispatch(alert=alert, event="opened")
     return alert
+
+
+def _reason(*, verdict, job: PrintJob) -> str:
+    """The rule that fired and, where layers of the alert lost powder, how much: an operator reading
+    the notification then knows to look for a short feed."""
+    lost = job_powder_lost(job=job, indexes=verdict.layer_indexes)
+    if not lost:
+        return verdict.reason
+    index, share = max(lost, key=lambda row: row[1])
+    return f"{verdict.reason}; powder gone from {share:.0%} of the bed on layer {index}, as after a short feed"
 
 
 def _alert_absorb(*, alert: Alert, verdict, newest: int, layers: list[Layer]) -> Alert:
@@ -80,7 +91,7 @@ def _alert_absorb(*, alert: Alert, verdict, newest: int, layers: list[Layer]) ->
     fields = ["last_layer_index"]
     escalate = alert.severity == Severity.WARNING and verdict.severity == Severity.CRITICAL
     if escalate:
-        alert.severity, alert.reason = Severity.CRITICAL, verdict.reason
+        alert.severity, alert.reason = Severity.CRITICAL, _reason(verdict=verdict, job=alert.job)
         fields += ["severity", "reason"]
     alert.save(update_fields=fields)
     if escalate:

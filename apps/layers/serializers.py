@@ -71,17 +71,25 @@ class LayerOutput(serializers.Serializer):
         source="current_score.alert_score",
         allow_null=True,
         default=None,
-        help_text="What the alert rules judge against the threshold: the higher of the score less what the job's "
-        "previous layers of the same part layout showed (layout memory) and what changed since the layout's "
-        "previous layers (change), rescaled from the change threshold to this one. Null where no channel but the "
-        "score applies; the rules then use the score.",
+        help_text="What the alert rules judge against the threshold: the highest of the score less what the job's "
+        "previous layers of the same part layout showed (layout memory), what changed since the layout's "
+        "previous layers (change) and the powder lost since the previous layer, each rescaled from its own "
+        "threshold to this one. Null where no channel but the score applies; the rules then use the score.",
     )
     alert_channel = serializers.CharField(
         source="current_score.alert_channel",
         allow_null=True,
         default=None,
-        help_text='The channel that gave the alert score: "score", "layout memory" or "change"; empty for '
-        "layers scored before channels were recorded.",
+        help_text='The channel that gave the alert score: "score", "layout memory", "change" or "powder lost"; '
+        "empty for layers scored before channels were recorded.",
+    )
+    powder_lost = serializers.FloatField(
+        source="current_score.powder_lost",
+        allow_null=True,
+        default=None,
+        help_text="The share of the bed (0 to 1) darker than any powder near it was on the job's previous layer: "
+        "powder that no longer covers it, as after a short feed. 0.01 counts as the threshold. Null where the "
+        "change channel is off or the previous layer was not scored first.",
     )
     change_score = serializers.FloatField(
         source="current_score.change_score",

@@ -1,8 +1,9 @@
 """What the alert rules judge for a scored layer: its alert channels, combined (ml.alert_score).
 
 Layout memory (apps.scoring.layout_memory) works on the scorer's heatmap; the change channel
-(apps.scoring.change) on the image itself, against the layout's previous layers. Each is judged
-against its own threshold and the higher, rescaled to the layer's threshold, is
+(apps.scoring.change) on the image itself, against the layout's previous layers; where the change
+channel runs, powder lost compares the layer's block means with the previous layer's. Each is
+judged against its own threshold and the highest, rescaled to the layer's threshold, is
 `LayerScore.alert_score`; `alert_channel` says which it was. The per-layer score and its
 `anomalous` flag are unchanged, and still shown.
 """
@@ -16,7 +17,7 @@ from apps.scoring.models import ModelVersion
 from apps.scoring.traces import earlier_layers
 from apps.scoring.verdicts import Verdict
 from ml.alert_score import alert_score_combine
-from ml.change import layout_key
+from ml.change import layout_key, powder_lost_between
 from ml.sequence import MEMORY_DEPTH
 
 
@@ -32,8 +33,9 @@ def alert_channels_fields(*, layer: Layer, version: ModelVersion, verdict: Verdi
     earlier = earlier_layers(layer=layer, version=version, depth=depth) if depth else []
     step, memory = layout_memory_fields(layer=layer, version=version, verdict=verdict, earlier=earlier, key=key)
     change, frames = change_fields(layer=layer, version=version, image=image, key=key, earlier=earlier)
-    fields = {**memory, **frames, "alert_score": None}
-    if step is None and change is None:
+    lost = _powder_lost(layer=layer, key=key, earlier=earlier)
+    fields = {**memory, **frames, "powder_lost": lost, "alert_score": None}
+    if step is None and change is None and lost is None:
         return fields  # no channel but the score itself: the rules judge the score
     combined = alert_score_combine(
         verdict.threshold,
@@ -42,8 +44,18 @@ def alert_channels_fields(*, layer: Layer, version: ModelVersion, verdict: Verdi
         change=None if change is None else change.score,
         change_threshold=version.change_threshold,
         change_baseline=version.change_baseline or 0.0,
+        powder_lost=lost,
     )
     return {**fields, "alert_score": combined.value, "alert_channel": combined.channel}
+
+
+def _powder_lost(*, layer: Layer, key, earlier) -> float | None:
+    """The share of the bed that lost powder since the previous layer (ml.change.powder_lost_share);
+    None without a layout key for both (the change channel off, or the previous layer not scored yet)."""
+    previous = next((e for e in earlier if e.index == layer.index - 1), None)
+    if key is None or previous is None or previous.layout_key is None:
+        return None
+    return powder_lost_between(key, previous.layout_key)
 
 
 def alert_channels_prune(*, layer: Layer, version: ModelVersion) -> None:

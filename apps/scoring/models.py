@@ -103,15 +103,19 @@ class LayerScore(models.Model):
     reconstruction = models.FileField(upload_to=heatmap_path, max_length=300, blank=True)
     # The heatmap's strongest regions at or above threshold (ml.regions.top_regions), highest peak first.
     regions = models.JSONField(default=list, blank=True)
-    # The score the alert rules judge (apps.scoring.alert_channels, ml.alert_score): the higher of
-    # `score` less what the job's previous layers of the same part layout showed (layout memory)
-    # and what changed since the layout's previous layers (change), rescaled from its own threshold
-    # to this one. None where no channel beyond the score itself applies; the rules then use `score`.
+    # The score the alert rules judge (apps.scoring.alert_channels, ml.alert_score): the highest of
+    # `score` less what the job's previous layers of the same part layout showed (layout memory),
+    # what changed since the layout's previous layers (change) and the powder lost since the
+    # previous layer, each rescaled from its own threshold to this one. None where no channel beyond
+    # the score itself applies; the rules then use `score`.
     alert_score = models.FloatField(null=True, blank=True)
     alert_channel = models.CharField(max_length=16, blank=True)  # the channel that gave alert_score
     # The change channel's own score (ml.change), in standard deviations; None until the layout has
     # enough previous layers.
     change_score = models.FloatField(null=True, blank=True)
+    # The share of the bed that lost powder since the job's previous layer (ml.change.powder_lost_share):
+    # a short feed's first layer. None where the change channel is off or the previous layer unscored.
+    powder_lost = models.FloatField(null=True, blank=True)
     # What the next layers of the job compare with; cleared once they no longer need it.
     layout_embedding = models.BinaryField(null=True, editable=False)
     layout_trace = models.BinaryField(null=True, editable=False)

@@ -23,6 +23,8 @@ from ml.change import (
     part_finished,
     parts_signature,
     powder_lost,
+    powder_lost_between,
+    powder_lost_shares,
     same_layout,
     same_parts,
 )
@@ -95,6 +97,14 @@ def test_the_edge_of_the_rails_at_the_top_of_the_photo_is_no_change():
         return change_score(frames[t], change_chain(t, keys[t], earlier)).score
 
     assert score(58) < 1.25 * max(score(t) for t in range(52, 58))
+
+
+def test_the_photos_edge_a_few_pixels_inside_the_rows_compared_is_no_change_where_the_camera_shakes():
+    """Printer B's look in make demo: the camera shakes by up to 4.6 px between layers, and on layer
+    44 of this job the first row compared lies 3 px from the photo's top edge."""
+    layers = generate_job(seed=201, n_layers=45, machine_seed=20561, parts_finish_early=True)
+    scores = change_scores(np.stack([layer.image for layer in layers[30:]]).astype(np.float32) / 255)
+    assert scores[-1] < 1.5 * np.nanmedian(scores)
 
 
 def test_only_the_rows_a_reference_was_shifted_across_are_left_out_at_the_top_and_bottom():
@@ -235,6 +245,20 @@ def test_a_short_feed_that_changes_the_parts_signature_is_no_new_layout():
     assert scores[ONSET:].min() > 3 * scores[MIN_REFERENCES:ONSET].max()
     stated = change_scores(images, layouts=["build layers 1-200"] * len(images))
     assert stated[ONSET:].min() > 3 * stated[MIN_REFERENCES:ONSET].max()
+
+
+def test_powder_is_lost_on_a_short_feeds_first_layer_and_not_on_the_layers_before_or_after_it():
+    images, _ = short_feed_job(seed=24)
+    shares = powder_lost_shares(layout_key(images))
+    assert np.isnan(shares[0])
+    assert shares[ONSET] >= change.POWDER_LOST_SHARE
+    # Before it the powder covered the bed; after it the bare bed is what the previous layer showed.
+    assert max(shares[1:ONSET].max(), shares[ONSET + 1 :].max()) < change.POWDER_LOST_SHARE
+
+
+def test_keys_stored_before_they_held_block_means_lose_no_powder():
+    key = layout_key(job_images(seed=1, n_layers=1, machine_seed=1))[0]
+    assert powder_lost_between(key, np.split(key, 2)[0]) == 0.0
 
 
 def test_no_layout_change_of_a_synthetic_job_looks_like_lost_powder():

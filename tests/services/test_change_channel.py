@@ -9,8 +9,8 @@ from django.urls import reverse
 from apps.alerts.models import Alert, Severity
 from apps.alerts.services import alert_rules_evaluate
 from apps.scoring.models import LayerScore
-from ml.alert_score import CHANGE
-from ml.change import DEPTH, LAGS, MIN_REFERENCES
+from ml.alert_score import CHANGE, POWDER_LOST
+from ml.change import DEPTH, LAGS, MIN_REFERENCES, POWDER_LOST_SHARE
 from tests.images import layer_array
 from tests.services.test_layout_memory import ingest, scored
 
@@ -127,6 +127,48 @@ def test_a_new_layouts_first_layers_after_a_layer_over_the_threshold_are_no_refe
     new_layout = scores[change:]
     assert [s.change_score is None for s in new_layout] == [i < 2 * MIN_REFERENCES for i in range(n - change)]
     assert max(s.change_score for s in new_layout[2 * MIN_REFERENCES :]) < 8.0
+
+
+def short_fed(array: np.ndarray) -> np.ndarray:
+    """The far quarter of the bed without powder: darker than any powder near it was."""
+    lost = array.astype(np.int16)
+    lost[:, 96:] -= 40
+    return np.clip(lost, 0, 255).astype(np.uint8)
+
+
+def test_a_short_feed_on_a_new_layouts_first_layer_alerts_critically_at_once_through_powder_lost(
+    watched, printer_client, operator_client
+):
+    onset = SPOTTED_FROM
+    layouts = ["parts 1-4"] * onset + ["parts 5-8"]
+    scores = []
+    for i, layout in enumerate(layouts):
+        array = short_fed(layer_array(i, 128)) if i == onset else layer_array(i, 128)
+        (score,) = scored([ingest(watched, i, array, layout=layout)])
+        alert_rules_evaluate(layer_id=score.layer_id)
+        scores.append(score)
+    fed, short = scores[:onset], scores[onset]
+    assert fed[0].powder_lost is None  # nothing before it to compare with
+    assert max(s.powder_lost for s in fed[1:]) < POWDER_LOST_SHARE
+    # The printer states a new layout: the change channel has nothing to compare the layer with yet.
+    assert short.change_score is None
+    assert short.alert_channel == POWDER_LOST and short.powder_lost > 10 * POWDER_LOST_SHARE
+    assert short.alert_score == pytest.approx(short.threshold * short.powder_lost / POWDER_LOST_SHARE)
+    alert = Alert.objects.get()
+    assert alert.severity == Severity.CRITICAL and onset in alert.layers.values_list("index", flat=True)
+    # What an operator reads in the notification: where to look.
+    share = f"{short.powder_lost:.0%}"
+    assert alert.reason.endswith(f"; powder gone from {share} of the bed on layer {onset}, as after a short feed")
+    body = printer_client.get(f"/api/v1/layers/{short.layer_id}/").json()
+    assert body["alert_channel"] == POWDER_LOST and body["powder_lost"] == pytest.approx(short.powder_lost)
+    page = operator_client.get(reverse("ui:layer-detail", args=[short.layer_id])).content.decode()
+    assert f"powder gone from <span data-testid=\"powder-lost\">{share}</span> of the bed since" in page
+
+
+def test_without_the_previous_layer_scored_first_no_powder_is_lost(watched):
+    (later,) = scored([ingest(watched, 5, short_fed(layer_array(5, 128)))])
+    scored([ingest(watched, 4, layer_array(4, 128))])
+    assert later.powder_lost is None
 
 
 def test_both_alert_channels_read_the_earlier_layers_in_one_query(watched):
