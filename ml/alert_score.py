@@ -20,12 +20,14 @@ to the alert rules' weighted mean, and a change past the threshold counts more s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 
 from ml.change import POWDER_LOST_SHARE
 
 SCORE, LAYOUT_MEMORY, CHANGE, POWDER_LOST = "score", "layout memory", "change", "powder lost"
+_VALUE = attrgetter("value")  # max() keeps the first of equals: on a tie the channel chosen first stays
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,7 @@ def alert_score_combine(
     best = AlertScore(float(score), SCORE) if memory is None else AlertScore(float(memory), LAYOUT_MEMORY)
     if change is not None and not np.isnan(change) and change_threshold:
         rescaled = threshold * (float(change) - change_baseline) / (change_threshold - change_baseline)
-        best = max(best, AlertScore(rescaled, CHANGE), key=_value)
+        best = max(best, AlertScore(rescaled, CHANGE), key=_VALUE)
     if powder_lost is not None and not np.isnan(powder_lost):
-        best = max(best, AlertScore(threshold * float(powder_lost) / POWDER_LOST_SHARE, POWDER_LOST), key=_value)
+        best = max(best, AlertScore(threshold * float(powder_lost) / POWDER_LOST_SHARE, POWDER_LOST), key=_VALUE)
     return best
-
-
-def _value(alert: AlertScore) -> float:
-    return alert.value

@@ -193,11 +193,10 @@ def same_layout(key: np.ndarray, previous: np.ndarray) -> bool:
     (powder_lost), which a short feed changes as much as new parts do. Keys of different lengths
     (one stored before keys held block means) never match: the channel then starts over, as at a
     new layout."""
-    key, previous = np.asarray(key, np.float32), np.asarray(previous, np.float32)
-    if key.shape != previous.shape:
+    split = _split_keys(key, previous)
+    if split is None:
         return False
-    signature, levels = np.split(key, 2)
-    previous_signature, previous_levels = np.split(previous, 2)
+    (signature, levels), (previous_signature, previous_levels) = split
     if powder_lost(levels, previous_levels):
         return True
     # part_finished, much_changed and little_changed all read one fit of the change between the layers.
@@ -229,10 +228,8 @@ def powder_lost_share(levels: np.ndarray, previous: np.ndarray) -> float:
 
 def powder_lost_between(key: np.ndarray, previous: np.ndarray) -> float:
     """powder_lost_share between two consecutive layers' layout_keys; 0 for keys of different lengths."""
-    key, previous = np.asarray(key, np.float32), np.asarray(previous, np.float32)
-    if key.shape != previous.shape:
-        return 0.0
-    return powder_lost_share(np.split(key, 2)[1], np.split(previous, 2)[1])
+    split = _split_keys(key, previous)
+    return 0.0 if split is None else powder_lost_share(split[0][1], split[1][1])
 
 
 def powder_lost_shares(keys: np.ndarray) -> np.ndarray:
@@ -263,10 +260,10 @@ def parts_only_finished(key: np.ndarray, previous: np.ndarray) -> bool:
     A new group of parts also leaves the old ones' blocks as dark as the powder, so part_finished
     alone passes 122 of the 126 new groups of synthetic machines 1, 2 and 7, but new parts brighten
     blocks: this passes 1 of them, and 56 of the 63 parts that finished (bench/layouts.py)."""
-    key, previous = np.asarray(key, np.float32), np.asarray(previous, np.float32)
-    if key.shape != previous.shape:
+    split = _split_keys(key, previous)
+    if split is None:
         return False
-    levels, previous_levels = _grid(np.split(key, 2)[1]), _grid(np.split(previous, 2)[1])
+    levels, previous_levels = _grid(split[0][1]), _grid(split[1][1])
     change = _unexplained_change(levels, previous_levels)
     brightened = int(np.sum(change > _BLOCK_CHANGE))
     return brightened < _NEW_PART_BLOCKS and _finished(change, levels, previous_levels)
@@ -289,6 +286,15 @@ def changed_share(levels: np.ndarray, previous: np.ndarray) -> float:
     """The share of blocks (flat block means of a square grid) that changed by _BLOCK_CHANGE beyond
     what the exposure and a camera shift explain (_unexplained_change)."""
     return _changed_share(_unexplained_change(_grid(levels), _grid(previous)))
+
+
+def _split_keys(key: np.ndarray, previous: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]] | None:
+    """Two layout_keys, each as [parts signature, block means] (float32); None for keys of
+    different lengths (one stored before keys held block means), which match nothing."""
+    key, previous = np.asarray(key, np.float32), np.asarray(previous, np.float32)
+    if key.shape != previous.shape:
+        return None
+    return np.split(key, 2), np.split(previous, 2)
 
 
 def _grid(levels: np.ndarray) -> np.ndarray:
