@@ -14,6 +14,7 @@ from PIL import Image
 from ml.synthetic import DEFECT_KINDS, generate_job
 
 RETRYABLE = {429, 500, 502, 503, 504}
+PRINTER_GROUP = 30  # layers: a simulated job's parts change this often
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def run_printer(
         defects = job_plan(seed=seed, n_layers=layers_per_job, defect_chance=defect_chance)
         layers = generate_job(
             seed=seed, machine_seed=base_seed, n_layers=layers_per_job, size=size, defects=defects,
-            defect_persistence=6,
+            defect_persistence=6, group_length=PRINTER_GROUP,
         )
         for layer in layers:
             if stop.is_set():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 
-from apps.demo.printers import machine_seed, png_bytes
+from apps.demo.printers import PRINTER_GROUP, machine_seed, png_bytes
 from apps.layers.models import Label, LabelValue
 from apps.layers.services import label_submit, layer_ingest
 from apps.machines.models import Machine
@@ -24,6 +24,9 @@ TRAINING_JOB = "demo-training"
 # (ml.change); single layers, each with other parts, leave that channel off. Their parts
 # change every PAST_JOB_GROUP layers, not every 30 as on the simulated printers: the per-layer
 # threshold is calibrated on the held-out layers, and a plant's held-out jobs bring many layouts.
+# Their parts grow from layer to layer as fast as the printers' do (PRINTER_GROUP): grown over 10
+# layers, the parts' edges moved 3 times as fast, and the change channel, calibrated on these
+# jobs, took that for a change (printer C's threshold was 15.5 against 8-9, and it missed pits).
 PAST_JOBS, PAST_JOB_LAYERS, PAST_JOB_GROUP = 3, 40, 10
 PAST_JOB_SEEDS = 200_000_000  # above every seed the simulated printers draw, so no job repeats a past one
 
@@ -72,6 +75,7 @@ def training_layers_ensure(
                 n_layers=past_job_layers,
                 size=size,
                 group_length=PAST_JOB_GROUP,
+                growth_layers=PRINTER_GROUP,
             ),
         )
         for number in range(1, past_jobs + 1)

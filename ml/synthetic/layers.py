@@ -191,6 +191,7 @@ def generate_job(
     variation: Variation = Variation(),
     machine_seed: int | None = None,
     parts_finish_early: bool = False,
+    growth_layers: int | None = None,
 ) -> list[SyntheticLayer]:
     """Consecutive layers of one build on one machine (the seed picks the machine's look).
 
@@ -203,14 +204,19 @@ def generate_job(
 
     `parts_finish_early`: in each group of more than one part, the first part is finished from a
     layer drawn among the group's layers 8-22 on; each layer's `layout` says which parts it shows.
+
+    `growth_layers`: the layers over which a group's parts change size by its whole growth (default
+    `group_length`). Shorter groups with the same `growth_layers` grow as fast from layer to layer,
+    and less in all.
     """
     defects = dict(defects or {})
     for onset, kind in defects.items():
         _check_kind(kind)
         if not 0 <= onset < n_layers:
             raise ValueError(f"defect onset {onset} is outside the job's {n_layers} layers")
-    if defect_persistence < 1 or group_length < 1:
-        raise ValueError("defect_persistence and group_length must be at least 1")
+    growth_layers = group_length if growth_layers is None else growth_layers
+    if defect_persistence < 1 or group_length < 1 or growth_layers < 1:
+        raise ValueError("defect_persistence, group_length and growth_layers must be at least 1")
     machine = machine_of(seed if machine_seed is None else machine_seed, size)
     gain_amp, gain_period, gain_phase = machine.gain_drift
     offset_amp, offset_period, offset_phase = machine.offset_drift
@@ -220,7 +226,8 @@ def generate_job(
         if group not in groups:
             groups[group] = _group_parts(seed, group, machine)
         base_parts, growth = groups[group]
-        parts = [p.scaled(1 + growth * (position / group_length - 0.5)) for p in base_parts]
+        size_change = growth * (position / group_length - 0.5) * group_length / growth_layers
+        parts = [p.scaled(1 + size_change) for p in base_parts]
         layout = f"group {group}"
         finish = _group_finish(seed, group, len(parts)) if parts_finish_early else None
         if finish is not None and position >= finish:

@@ -118,3 +118,18 @@ def test_it_takes_the_machines_look_from_machine_seed_when_given():
     assert (image(seed=2) == image(seed=2, machine_seed=2)).all()
     assert not (image(seed=2) == image(seed=2, machine_seed=9)).all()
     assert not (image(seed=1, machine_seed=9) == image(seed=2, machine_seed=9)).all()
+
+
+def test_parts_grow_from_layer_to_layer_by_growth_layers_not_by_how_often_they_change():
+    def job(growth_layers=None):
+        return generate_job(seed=3, n_layers=6, group_length=10, growth_layers=growth_layers)
+
+    by_group, by_30, unchanged = job(), job(30), job(10**9)
+    assert all((a.image == b.image).all() for a, b in zip(by_group, job(10), strict=True))  # the default
+    assert (by_30[5].image == by_group[5].image).all()  # mid-group both are at their base size
+
+    def grown(layers):  # pixels where the first layer's parts differ from their base size
+        return int((layers[0].image != unchanged[0].image).sum())
+
+    assert grown(by_30) > 0
+    assert grown(by_30) < 0.5 * grown(by_group)  # a third of the growth over the group's 10 layers
