@@ -278,7 +278,9 @@ def parts_only_finished(key: np.ndarray, previous: np.ndarray) -> bool:
         return False
     levels, previous_levels = _grid(split[0][1]), _grid(split[1][1])
     change = _unexplained_change(levels, previous_levels)
-    brightened = int(np.sum(change > _BLOCK_CHANGE))
+    # Where a faint part can be seen to finish, a faint new part is seen to come: in make demo,
+    # printer A's faint ring gave way to a faint part that brightened no 4 blocks by _BLOCK_CHANGE.
+    brightened = int(np.sum(change > min(_BLOCK_CHANGE, _faint_darkening(change))))
     return brightened < _NEW_PART_BLOCKS and _finished(change, levels, previous_levels)
 
 
