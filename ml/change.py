@@ -135,9 +135,9 @@ _FINISH_BLOCKS, _FINISH_KEPT = 5, 0.3
 # critical on printer A (layers 90-96 of a job). On 40 of printer A's jobs, 2 of the 160 new layouts
 # were taken for the same one: one small, faint part (a ring 5-12 grey levels over the powder) gave
 # way to another, only 1.0-1.4% of the blocks changed, and the ring's blocks darkened by 4-14; now
-# none is. bench/layouts.py, synthetic machines 1, 2 and 7 and
-# the demo printers' looks: one more finish passes (machine 2), and no pair of good layers of a
-# layout nor any defect onset that did not before.
+# none is. bench/layouts.py, synthetic machines 1, 2 and 7 and the demo printers' looks: one more
+# finish passes (machine 2), and no pair of good layers of a layout nor any defect onset that did
+# not before.
 _FINISH_NOISE, _FINISH_FLOOR = 4.0, 4 / 255
 _FINISH_AROUND = 3  # blocks: what a finished part's blocks are compared with, past the one beside them
 _NEW_PART_BLOCKS = 4  # blocks that turned brighter: something new came (see parts_only_finished)

@@ -26,7 +26,7 @@ TRAINING_JOB = "demo-training"
 # threshold is calibrated on the held-out layers, and a plant's held-out jobs bring many layouts.
 # Their parts grow from layer to layer as fast as the printers' do (PRINTER_GROUP): grown over 10
 # layers, the parts' edges moved 3 times as fast, and the change channel, calibrated on these
-# jobs, took that for a change (printer C's threshold was 15.5 against 8-9, and it missed pits).
+# jobs, took that for a change (printer C's threshold was 15.5, printer B's 9.3, and it missed a pit).
 PAST_JOBS, PAST_JOB_LAYERS, PAST_JOB_GROUP = 3, 40, 10
 PAST_JOB_SEEDS = 200_000_000  # above every seed the simulated printers draw, so no job repeats a past one
 

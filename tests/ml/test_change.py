@@ -494,7 +494,6 @@ def test_the_threshold_is_never_below_what_three_good_layers_reached_but_two_out
 
 
 def test_on_real_frames_a_painted_streak_stands_out_beyond_anything_the_good_frames_showed():
-
     from ml.synthetic.on_frames import paint_on_frame
     from tests.ml.helpers import PBLM
 
