@@ -5,8 +5,8 @@ Image decoding (JPEG, PNG, TIFF) happens outside `ml/`; callers pass numpy array
 
 from collections.abc import Iterable
 
+import keras
 import numpy as np
-import tensorflow as tf
 
 IMAGE_SIZE = 256
 
@@ -56,10 +56,12 @@ def preprocess(image: np.ndarray) -> np.ndarray:
     """
     gray = to_grayscale(image)
     if gray.shape != (IMAGE_SIZE, IMAGE_SIZE):
-        resized = tf.image.resize(
-            gray[:, :, np.newaxis], (IMAGE_SIZE, IMAGE_SIZE), method="bilinear", antialias=False
+        # Through Keras rather than TensorFlow itself (which it calls there), so that scoring
+        # code imports on any Keras backend.
+        resized = keras.ops.image.resize(
+            gray[:, :, np.newaxis], (IMAGE_SIZE, IMAGE_SIZE), interpolation="bilinear", antialias=False
         )
-        gray = np.clip(resized.numpy()[:, :, 0], 0.0, 1.0)
+        gray = np.clip(keras.ops.convert_to_numpy(resized)[:, :, 0], 0.0, 1.0)
     return gray.astype(np.float32, copy=False)
 
 
