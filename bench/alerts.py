@@ -17,9 +17,10 @@ instead: "per-layer" the plain per-layer scores, "layout memory", "change" or "p
 channel alone. Without --scores, the simulation below is used. --record-scores with --change-only
 records the change and powder-lost channels without a scorer or training, so that other machines
 are quick to check.
-A recording also holds each defect draw's ideal-observer d' (ml.synthetic.visibility), and the
-replay lists every draw's share alerted within 3 layers beside it: whether a miss was at the
-noise, where no detector could be sure of it, or well above it.
+A recording also holds each defect draw's ideal-observer d' (ml.synthetic.visibility) and the
+share of its due layers on which a detector that knows its shape, scanning the bed for it within
+the false-critical budget, finds it. The replay lists every draw's share alerted within 3 layers
+beside them: whether a miss was at the noise, where no detector could be sure of it, or above it.
 
 Assumptions (simulated, not taken from a scorer run; stated so the numbers can be judged):
 - A good layer's normalised score (score / threshold) is log-normal. The threshold is calibrated
@@ -169,6 +170,9 @@ PAST_JOBS, PAST_LAYERS = (101, 102, 103, 104), 90  # the machine's earlier jobs,
 GOOD_JOBS, DEFECT_JOBS = (201, 202, 203), (204, 205, 206, 207, 208, 209)
 HOLDOUT_FRACTION = 0.2  # as apps.scoring.training
 JUDGED_CHANGE_ONLY = "change and powder lost"  # what --change-only recordings judge
+FALSE_CRITICALS_PER_JOB = 0.1  # the target: at most 1 false critical alert in 10 good jobs
+# The ideal scanning detector's false alarms per layer: the whole budget spent on single layers.
+IDEAL_FALSE_ALARM_RATE = FALSE_CRITICALS_PER_JOB / LAYERS
 
 
 def defect_onsets(seed: int) -> dict[int, str]:
@@ -183,17 +187,22 @@ def defect_onsets(seed: int) -> dict[int, str]:
     return {30 + 35 * i + int(rng.integers(0, 27)): kind for i, kind in enumerate(DEFECT_KINDS)}
 
 
-def defect_visibility(machine: int) -> dict[str, list[float]]:
-    """Each recorded defect draw's ideal-observer d' (ml.synthetic.visibility) on the layer WITHIN
-    layers after its onset, where a critical alert is due: the mean of its WITHIN + 1 layers with
-    the defect against MAX_REFERENCES before it, as the change channel compares. In the order of
-    the recorded draws."""
+def defect_visibility(machine: int) -> dict[str, dict[str, list[float]]]:
+    """How visible each recorded defect draw is on the layer WITHIN layers after its onset, where a
+    critical alert is due, comparing as the change channel does: the mean of its WITHIN + 1 layers
+    with the defect against MAX_REFERENCES before it. "visibility": the ideal observer's d'
+    (ml.synthetic.visibility); "scan_found": the share of such layers on which a detector that
+    knows the defect's shape, but scans the bed for it, finds it within the target's false alarm
+    budget (IDEAL_FALSE_ALARM_RATE). Each by kind, in the order of the recorded draws."""
     from ml.change import MAX_REFERENCES
     from ml.synthetic import DEFECT_KINDS, generate_job, machine_of
-    from ml.synthetic.visibility import ideal_visibility
+    from ml.synthetic.visibility import ideal_search_detection, ideal_visibility
 
-    visibility: dict[str, list[float]] = {kind: [] for kind in DEFECT_KINDS}
+    visibility: dict[str, dict[str, list[float]]] = {"visibility": {}, "scan_found": {}}
+    for table in visibility.values():
+        table.update({kind: [] for kind in DEFECT_KINDS})
     machine_look = machine_of(machine)
+    compared = {"recent": WITHIN + 1, "references": MAX_REFERENCES}
     for seed in DEFECT_JOBS:
         onsets = defect_onsets(seed)
         n_layers = max(onsets) + WITHIN + 1
@@ -209,8 +218,11 @@ def defect_visibility(machine: int) -> dict[str, list[float]]:
         for onset, kind in onsets.items():
             due = onset + WITHIN
             signal = defective[due].image.astype(np.float64) - clean[due].image
-            d = ideal_visibility(signal, machine_look, recent=WITHIN + 1, references=MAX_REFERENCES)
-            visibility[kind].append(round(d, 2))
+            visibility["visibility"][kind].append(round(ideal_visibility(signal, machine_look, **compared), 2))
+            found = ideal_search_detection(
+                signal, machine_look, **compared, false_alarm_rate=IDEAL_FALSE_ALARM_RATE, seed=seed
+            )
+            visibility["scan_found"][kind].append(round(found, 3))
     return visibility
 
 
@@ -378,7 +390,7 @@ def record_scores(
                 "variant_thresholds": variants,
                 "change_calibration": None if change_calibration is None else vars(change_calibration),
                 "machine": machine,
-                "visibility": defect_visibility(machine),
+                **defect_visibility(machine),
             },
             indent=1,
         )
@@ -481,7 +493,7 @@ def record_change_scores(out: Path, machine: int = RECORD_MACHINE, stated_layout
         "variants": {name: series(name) for name in good[0] if name != JUDGED_CHANGE_ONLY},
         "change_calibration": vars(calibration),
         "machine": machine,
-        "visibility": defect_visibility(machine),
+        **defect_visibility(machine),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=1))
@@ -512,17 +524,32 @@ def print_parts_finishing(params: RuleParams, jobs: list[list[float]]) -> None:
 VISIBILITY_BANDS = (0.0, 10.0, 20.0, 40.0)
 
 
-def print_by_visibility(draws: list[tuple[str, float, list[int]]]) -> None:
-    """Each recorded draw's d' (defect_visibility) beside its share of replays alerted within 3
-    layers, then those shares by band of d'. No detector reaches a higher d' than the ideal
-    observer's: a draw missed at a high d' is the detector's shortfall, one at a d' of a few is
-    close to the noise for every detector."""
-    print(f"each recorded draw, d' {WITHIN} layers after onset (ideal observer): share alerted within {WITHIN}")
-    for kind in dict.fromkeys(kind for kind, _, _ in draws):
-        cells = [f"{d:5.1f}: {within / jobs:4.0%}" for k, d, (jobs, within) in draws if k == kind]
+def print_by_visibility(draws: list[tuple[str, float, float | None, list[int]]]) -> None:
+    """Each recorded draw's d' and the scanning detector's share (defect_visibility) beside its
+    share of replays alerted within 3 layers, then those shares by band of d'. No detector reaches
+    a higher d' than the ideal observer's, nor finds more than the scanning detector that knows the
+    defect's shape: a draw missed where that one finds it is the detector's shortfall, one that it
+    misses too is lost in the noise for every detector at the target's false alarm budget."""
+    print(
+        f"each recorded draw, d' {WITHIN} layers after onset (ideal observer), (share a known-shape scan finds then"
+        f" at {IDEAL_FALSE_ALARM_RATE:g} false alarms per layer): share alerted within {WITHIN}"
+    )
+    for kind in dict.fromkeys(kind for kind, *_ in draws):
+        cells = [
+            f"{d:5.1f}{'' if scan is None else f' ({scan:4.0%})'}: {within / jobs:4.0%}"
+            for k, d, scan, (jobs, within) in draws
+            if k == kind
+        ]
         print(f"{kind:>16}  " + " | ".join(cells))
+        scans = [scan for k, _, scan, _ in draws if k == kind and scan is not None]
+        if scans:
+            alerted = np.mean([within / jobs for k, _, _, (jobs, within) in draws if k == kind])
+            print(
+                f"{'':>16}  the scan finds {np.mean(scans):.1%} of the draws' due layers;"
+                f" alerted within {WITHIN}: {alerted:.1%}"
+            )
     for low, high in zip(VISIBILITY_BANDS, (*VISIBILITY_BANDS[1:], np.inf), strict=True):
-        band = [tally for _, d, tally in draws if low <= d < high]
+        band = [tally for _, d, _, tally in draws if low <= d < high]
         jobs, within = (sum(column) for column in zip(*band, strict=True)) if band else (0, 0)
         share = f"{within / jobs:.1%}" if jobs else "-"
         print(f"d' {low:g} to {high:g}: {len(band)} draws, {share} of their replays alerted within {WITHIN}")
@@ -587,7 +614,7 @@ def main() -> None:
     print(f"{source}; good jobs: {args.good_jobs} x {LAYERS} layers, anomalous-layer rate {good['anomalous']:.2%}")
     print(f"| {'jobs':<25} | {'median':>6} | {'p90':>5} | {'max':>5} | {'<=3':>6} | {'missed':>6} | {'early':>6} |")
     print(f"|{'-' * 27}|{'-' * 8}|{'-' * 7}|{'-' * 7}|{'-' * 8}|{'-' * 8}|{'-' * 8}|")
-    draws = []  # (kind, the draw's d', its replays' [jobs, within 3]) where the record has d'
+    draws = []  # (kind, the draw's d', the scan's share or None, its replays' [jobs, within 3]) where the record has d'
     for name, make_defect in defects.items():
         r = bench_defects(params, rng, args.defect_jobs, make_defect, make_good)
         print(
@@ -596,13 +623,18 @@ def main() -> None:
         )
         kind = name.removeprefix("recorded ")
         if args.scores and kind in record.get("visibility", {}):
-            draws += [(kind, record["visibility"][kind][draw], tally) for draw, tally in sorted(r["per_draw"].items())]
+            scans = record.get("scan_found", {}).get(kind)
+            draws += [
+                (kind, record["visibility"][kind][draw], None if scans is None else scans[draw], tally)
+                for draw, tally in sorted(r["per_draw"].items())
+            ]
     if draws:
         print_by_visibility(draws)
     if args.scores and record.get("good_jobs_parts_finishing"):
         print_parts_finishing(params, record["good_jobs_parts_finishing"])
     print(
-        f"good jobs, false critical alerts per job (target <= 0.1): {good['critical_resolved']:.3f} when every"
+        f"good jobs, false critical alerts per job (target <= {FALSE_CRITICALS_PER_JOB}):"
+        f" {good['critical_resolved']:.3f} when every"
         f" alert is resolved at once, {good['jobs_critical_open']:.3f} when warnings are left open to escalate;"
         f" warnings per job {good['warnings_resolved']:.2f}"
     )

@@ -34,6 +34,12 @@ def test_a_recorded_replay_reports_each_draw_against_its_ideal_observer_visibili
     assert any(line.startswith("d' 10 to 20: 0 draws, - ") for line in lines)
     assert any(line.startswith("d' 40 to inf: 1 draws, 100.0% ") for line in lines)
 
+    # A newer recording also holds the share of each draw's due layers that a scan finds.
+    lines = replayed(tmp_path, record | {"scan_found": {"scratch": [1.0, 0.25]}}, defect_jobs=40)
+    scratch = next(line for line in lines if line.strip().startswith("scratch "))
+    assert "45.0 (100%): 100%" in scratch and "7.5 ( 25%):   0%" in scratch
+    assert any("the scan finds 62.5% of the draws' due layers; alerted within 3: 50.0%" in line for line in lines)
+
 
 def test_a_recorded_replay_counts_alerts_on_the_jobs_whose_parts_finish_one_at_a_time(tmp_path):
     quiet, fired = [0.0] * 250, [0.0] * 100 + [3.0] * 3 + [0.0] * 147  # one critical in 250 layers

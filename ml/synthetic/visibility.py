@@ -32,11 +32,93 @@ def ideal_visibility(signal: np.ndarray, machine: Machine, *, recent: int = 1, r
     rendered without it), in one layer or, with `references`, in the mean of `recent` layers
     less the mean of `references` layers without the defect."""
     s = np.asarray(signal, dtype=np.float64)
-    height, width = s.shape
-    fy = np.fft.fftfreq(height)[:, None]
-    fx = np.fft.fftfreq(width)[None, :]
+    d_squared = float((np.abs(np.fft.fft2(s)) ** 2 / _noise_power(s.shape, machine)).sum()) / s.size
+    return float(np.sqrt(d_squared / _noise_scale(recent, references)))
+
+
+def _noise_power(shape: tuple[int, int], machine: Machine) -> np.ndarray:
+    """(H, W) the noise's power at each frequency of np.fft.fft2: the grain, the sensor, the rounding."""
+    fy = np.fft.fftfreq(shape[0])[:, None]
+    fx = np.fft.fftfreq(shape[1])[None, :]
     grain = (GRAIN_SCALE * machine.grain_sigma) ** 2 * np.exp(-4 * np.pi**2 * GRAIN_BLUR**2 * (fx**2 + fy**2))
-    power = grain + machine.sensor_noise**2 + _ROUNDING_VARIANCE
-    d_squared = float((np.abs(np.fft.fft2(s)) ** 2 / power).sum()) / (height * width)
-    noise_scale = 1 / recent + (0 if references is None else 1 / references)
-    return float(np.sqrt(d_squared / noise_scale))
+    return grain + machine.sensor_noise**2 + _ROUNDING_VARIANCE
+
+
+def _noise_scale(recent: int, references: int | None) -> float:
+    """The noise of the mean of `recent` layers less the mean of `references`, against one layer's."""
+    return 1 / recent + (0 if references is None else 1 / references)
+
+
+def ideal_search_detection(
+    signal: np.ndarray,
+    machine: Machine,
+    *,
+    recent: int = 1,
+    references: int | None = None,
+    false_alarm_rate: float,
+    trials: int = 400,
+    seed: int = 0,
+) -> float:
+    """The share of layers on which a detector that knows the defect's exact shape, but not where
+    on the bed it lies, finds it while raising false alarms on `false_alarm_rate` of good layers.
+
+    That detector scans the bed with the matched filter of ideal_visibility and alerts where the
+    highest response anywhere passes scan_threshold(). A known-shape scan is still better than any
+    real detector, which knows neither where nor what, so this bounds the share any detector can
+    reach at that false alarm rate. The scan covers the whole frame, a little more than a bed.
+    """
+    whitened, d = _whitened_filter(signal, machine, recent, references)
+    if d == 0:
+        return 0.0
+    threshold = scan_threshold(
+        signal, machine, recent=recent, references=references, false_alarm_rate=false_alarm_rate, trials=trials,
+        seed=seed,
+    )
+    shape = np.shape(signal)
+    # The mean response to the defect, in the noise's standard deviations: d' where it lies.
+    defect_response = np.fft.irfft2(np.abs(whitened) ** 2, s=shape) / d
+    rng = np.random.default_rng([seed, 12])
+    found = [(_noise_response(whitened, d, rng) + defect_response).max() > threshold for _ in range(trials)]
+    return float(np.mean(found))
+
+
+def scan_threshold(
+    signal: np.ndarray,
+    machine: Machine,
+    *,
+    recent: int = 1,
+    references: int | None = None,
+    false_alarm_rate: float,
+    trials: int = 400,
+    seed: int = 0,
+) -> float:
+    """What the highest response of `signal`'s matched filter, scanned over a layer of noise alone,
+    passes on `false_alarm_rate` of layers, in the response's standard deviations. The highest
+    responses are drawn `trials` times and their Gumbel tail (ml.calibration) gives the threshold:
+    the rates that matter are far rarer than the draws can show.
+    """
+    from ml.calibration import calibrate_gumbel_tail
+
+    whitened, d = _whitened_filter(signal, machine, recent, references)
+    rng = np.random.default_rng([seed, 11])
+    peaks = [_noise_response(whitened, d, rng).max() for _ in range(trials)]
+    return calibrate_gumbel_tail(np.array(peaks), target_fpr=false_alarm_rate).threshold
+
+
+def _whitened_filter(
+    signal: np.ndarray, machine: Machine, recent: int, references: int | None
+) -> tuple[np.ndarray, float]:
+    """The signal's spectrum (np.fft.rfft2) over the noise's amplitude, and its d'. Noise whitened
+    the same way is white, so correlating that with this filter is the matched filter."""
+    s = np.asarray(signal, dtype=np.float64)
+    power = _noise_power(s.shape, machine)[:, : s.shape[1] // 2 + 1]  # even in each frequency
+    whitened = np.fft.rfft2(s) / np.sqrt(power * _noise_scale(recent, references))
+    return whitened, ideal_visibility(s, machine, recent=recent, references=references)
+
+
+def _noise_response(whitened: np.ndarray, d: float, rng: np.random.Generator) -> np.ndarray:
+    """The matched filter's response at every shift to one draw of the noise, whitened: unit
+    variance, since the filter's energy is d'^2."""
+    shape = (whitened.shape[0], 2 * (whitened.shape[1] - 1))
+    white = np.fft.rfft2(rng.standard_normal(shape))
+    return np.fft.irfft2(white * np.conj(whitened), s=shape) / d
