@@ -9,8 +9,9 @@ case "$role" in
   migrate)
     exec python manage.py migrate --noinput ;;
   worker-scoring)
-    # TensorFlow is not fork-safe: one solo process per GPU; the prefetch multiplier must exceed
-    # the batch size (flush_every=32) so celery-batches can fill a batch.
+    # TensorFlow is not fork-safe: one solo process, several of which may share a GPU (see the
+    # README's Deployment); the prefetch multiplier must exceed the batch size (flush_every=32)
+    # so celery-batches can fill a batch.
     exec celery -A config worker -Q scoring -P solo --prefetch-multiplier 64 \
       -n "scoring-${HOSTNAME:-0}@%h" -l "${LOG_LEVEL:-info}" ;;
   worker-training)

@@ -17,6 +17,12 @@ def test_it_defines_the_production_services_in_docker_compose():
     assert services["web"]["build"]["dockerfile"] == "platform/Dockerfile"
 
 
+def test_the_image_lets_scoring_processes_share_a_gpu():
+    # Without it TensorFlow takes nearly all of a GPU's memory at start, and a second scoring
+    # process on the same GPU fails to start.
+    assert "ENV TF_FORCE_GPU_ALLOW_GROWTH=true" in (ROOT / "platform" / "Dockerfile").read_text()
+
+
 def _production_settings(env: dict) -> subprocess.CompletedProcess:
     code = (
         "import json, django; from django.conf import settings; django.setup();"
