@@ -6,6 +6,8 @@ the web server reads while the worker writes) and the broker's message folder.
 
 import os
 
+from config.broker import ALIAS as _FILESYSTEM_BROKER
+
 from .base import *  # noqa: F403
 from .base import VAR_DIR
 
@@ -27,7 +29,8 @@ _BROKER_DIR = VAR_DIR / "broker"
 for _sub in ("queue", "processed", "control"):
     (_BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
 
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+# kombu's filesystem transport, writing whole messages (config.broker).
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", f"{_FILESYSTEM_BROKER}://")
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "data_folder_in": str(_BROKER_DIR / "queue"),
     "data_folder_out": str(_BROKER_DIR / "queue"),
