@@ -6,7 +6,7 @@ import sys
 import time
 import urllib.request
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 
 def _wait_for(url: str, seconds: float) -> bool:
@@ -37,10 +37,10 @@ class Command(BaseCommand):
                        "-P", "solo", "--prefetch-multiplier", "64", "-l", "warning"],
         }
         processes = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
+        interrupted = False
         try:
             if not _wait_for(f"{url}/accounts/login/", 60):
-                self.stderr.write("The web server did not come up.")
-                return
+                raise CommandError("The web server did not come up; its log above says why.")
             processes["printers"] = subprocess.Popen(
                 [python, "manage.py", "simulate_printers", "--url", url, "--interval", str(interval)]
             )
@@ -51,8 +51,11 @@ class Command(BaseCommand):
                     break
                 time.sleep(1)
         except KeyboardInterrupt:
-            pass
+            interrupted = True  # Ctrl-C reaches every process: none stopped on its own
         finally:
+            # Whatever stopped on its own, before the others were told to: a worker that died
+            # leaves layers unscored while the printers go on, so the demo must not look fine.
+            stopped = {name: p.returncode for name, p in processes.items() if p.poll() is not None}
             for process in processes.values():
                 if process.poll() is None:
                     process.send_signal(signal.SIGTERM)
@@ -61,3 +64,6 @@ class Command(BaseCommand):
                     process.wait(15)
                 except subprocess.TimeoutExpired:
                     process.kill()
+        if stopped and not interrupted:
+            which = ", ".join(f"the {name} (exit code {code})" for name, code in stopped.items())
+            raise CommandError(f"{which} stopped, and the demo with it; the log above says why.")
