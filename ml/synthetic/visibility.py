@@ -70,10 +70,8 @@ def ideal_search_detection(
     whitened, d = _whitened_filter(signal, machine, recent, references)
     if d == 0:
         return 0.0
-    threshold = scan_threshold(
-        signal, machine, recent=recent, references=references, false_alarm_rate=false_alarm_rate, trials=trials,
-        seed=seed,
-    )
+    compared = {"recent": recent, "references": references}
+    threshold = scan_threshold(signal, machine, **compared, false_alarm_rate=false_alarm_rate, trials=trials, seed=seed)
     shape = np.shape(signal)
     # The mean response to the defect, in the noise's standard deviations: d' where it lies.
     defect_response = np.fft.irfft2(np.abs(whitened) ** 2, s=shape) / d
