@@ -34,6 +34,7 @@ PRECISIONS = ("default", "highest")
 SCORERS = ("seed", "local")
 
 
+from bench.ml_speed import training_rate  # noqa: E402
 from ml.preprocess import IMAGE_SIZE  # noqa: E402
 from ml.scorers import get_scorer_class, load_scorer  # noqa: E402
 from ml.synthetic import generate_layers  # noqa: E402
@@ -95,22 +96,6 @@ def _scoring_rate(model: keras.Model, batch: np.ndarray, seconds: float) -> floa
     for _ in range(repeats):
         np.asarray(model.predict_on_batch(batch))
     return repeats * len(batch) / (time.perf_counter() - started)
-
-
-def _training_rate(name: str, images: np.ndarray, batch_size: int, epochs: int) -> float:
-    """Images per second through the scorer's own fit, over the epochs after the first (which compiles)."""
-    stamps: list[float] = []
-    scorer_class = get_scorer_class(name)
-    scorer_class().fit(
-        images,
-        epochs=epochs + 1,
-        batch_size=batch_size,
-        verbose=False,
-        progress=lambda *_: stamps.append(time.perf_counter()),
-    )
-    # The local scorer trains on augmented copies (at least its min_samples) per epoch.
-    per_epoch = max(len(images), int(scorer_class.default_config.get("min_samples", 0)))
-    return per_epoch * epochs / (stamps[-1] - stamps[0])
 
 
 def save_check(folder: Path, train_layers: int, epochs: int) -> None:
@@ -207,7 +192,7 @@ def training_figures(args: argparse.Namespace, rng: np.random.Generator) -> list
     images = rng.random((args.train_images, IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
     for name in SCORERS:
         for size in _sizes(args.train_batch_sizes):
-            rate = _training_rate(name, images, size, args.epochs)
+            rate = training_rate(name, images, size, args.epochs)
             figures.append({"scorer": name, "batch_size": size, "images_per_s": rate})
             _row(f"{name} training images/s (batch {size}, default)", f"{rate:9.1f}")
     return figures

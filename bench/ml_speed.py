@@ -23,20 +23,27 @@ def _rate(count: int, seconds: float) -> str:
     return f"{count / seconds:8.1f}"
 
 
-def _scorer_rates(name: str, images: np.ndarray, args: argparse.Namespace) -> list[tuple[str, str]]:
-    train = images[: args.train_images]
-    # The first epoch traces the graph; time the later ones for the steady training rate.
+def training_rate(name: str, images: np.ndarray, batch_size: int, epochs: int) -> float:
+    """Images per second through the scorer's own fit, over the epochs after the first: the first
+    traces the graph (or, on JAX, compiles it), the later ones give the steady rate."""
     stamps: list[float] = []
-    get_scorer_class(name)().fit(
-        train,
-        epochs=args.epochs + 1,
-        batch_size=16,
+    scorer_class = get_scorer_class(name)
+    scorer_class().fit(
+        images,
+        epochs=epochs + 1,
+        batch_size=batch_size,
         verbose=False,
         progress=lambda *_: stamps.append(time.perf_counter()),
     )
     # The local scorer trains on augmented copies (at least its min_samples) per epoch.
-    per_epoch = max(len(train), int(get_scorer_class(name).default_config.get("min_samples", 0)))
-    rows = [(f"{name} training images/s (batch 16)", _rate(per_epoch, (stamps[-1] - stamps[0]) / args.epochs))]
+    per_epoch = max(len(images), int(scorer_class.default_config.get("min_samples", 0)))
+    return per_epoch * epochs / (stamps[-1] - stamps[0])
+
+
+def _scorer_rates(name: str, images: np.ndarray, args: argparse.Namespace) -> list[tuple[str, str]]:
+    train = images[: args.train_images]
+    rate = training_rate(name, train, batch_size=16, epochs=args.epochs)
+    rows = [(f"{name} training images/s (batch 16)", f"{rate:8.1f}")]
 
     scorer = get_scorer_class(name)()
     scorer.fit(train[:16], epochs=1, batch_size=16, verbose=False)
