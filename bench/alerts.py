@@ -198,9 +198,7 @@ def defect_visibility(machine: int) -> dict[str, dict[str, list[float]]]:
     from ml.synthetic import DEFECT_KINDS, generate_job, machine_of
     from ml.synthetic.visibility import ideal_search_detection, ideal_visibility
 
-    visibility: dict[str, dict[str, list[float]]] = {"visibility": {}, "scan_found": {}}
-    for table in visibility.values():
-        table.update({kind: [] for kind in DEFECT_KINDS})
+    visibility = {table: {kind: [] for kind in DEFECT_KINDS} for table in ("visibility", "scan_found")}
     machine_look = machine_of(machine)
     compared = {"recent": WITHIN + 1, "references": MAX_REFERENCES}
     for seed in DEFECT_JOBS:

@@ -70,8 +70,7 @@ def ideal_search_detection(
     whitened, d = _whitened_filter(signal, machine, recent, references)
     if d == 0:
         return 0.0
-    compared = {"recent": recent, "references": references}
-    threshold = scan_threshold(signal, machine, **compared, false_alarm_rate=false_alarm_rate, trials=trials, seed=seed)
+    threshold = _scan_threshold(whitened, d, false_alarm_rate, trials, seed)
     shape = np.shape(signal)
     # The mean response to the defect, in the noise's standard deviations: d' where it lies.
     defect_response = np.fft.irfft2(np.abs(whitened) ** 2, s=shape) / d
@@ -95,9 +94,14 @@ def scan_threshold(
     responses are drawn `trials` times and their Gumbel tail (ml.calibration) gives the threshold:
     the rates that matter are far rarer than the draws can show.
     """
+    whitened, d = _whitened_filter(signal, machine, recent, references)
+    return _scan_threshold(whitened, d, false_alarm_rate, trials, seed)
+
+
+def _scan_threshold(whitened: np.ndarray, d: float, false_alarm_rate: float, trials: int, seed: int) -> float:
+    """scan_threshold() for the filter _whitened_filter() gave."""
     from ml.calibration import calibrate_gumbel_tail
 
-    whitened, d = _whitened_filter(signal, machine, recent, references)
     rng = np.random.default_rng([seed, 11])
     peaks = [_noise_response(whitened, d, rng).max() for _ in range(trials)]
     return calibrate_gumbel_tail(np.array(peaks), target_fpr=false_alarm_rate).threshold
