@@ -1,12 +1,14 @@
 """How fast the ml package runs on this machine: training, scoring, the change channel and synthetic layers.
 
-.venv/bin/python bench/ml_speed.py [--train-images 32] [--epochs 2]
+.venv/bin/python bench/ml_speed.py [--train-images 32] [--epochs 2] [--change-processes 1,16] [--change-only]
 """
 
 import argparse
+import multiprocessing
 import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out
@@ -70,13 +72,42 @@ def _change_rate(layers: int = 8) -> tuple[str, str]:
     return "change channel layers/s (one at a time)", _rate(layers, time.perf_counter() - started)
 
 
+def _change_rates_together(processes: int, layers: int = 16) -> tuple[str, str]:
+    """_change_rate in `processes` processes at once, as a host runs one per scoring worker: each
+    one's rate, and all of theirs together. Spawned, not forked: TensorFlow is not fork-safe."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(processes, mp_context=context) as pool:
+        rates = [float(rate) for _, rate in pool.map(_change_rate, [layers] * processes)]
+    return (
+        f"change channel layers/s, {processes} processes at once (each; all)",
+        f"{min(rates):.1f}-{max(rates):.1f}; {sum(rates):.1f}",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train-images", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--score-images", type=int, default=64)
+    parser.add_argument(
+        "--change-processes", default="", help="e.g. 1,16: the change channel in that many processes at once"
+    )
+    parser.add_argument("--change-only", action="store_true", help="only the change channel's rows")
     args = parser.parse_args()
 
+    rows = [] if args.change_only else _ml_rates(args)
+    rows.append(_change_rate())
+    rows += [_change_rates_together(int(n)) for n in args.change_processes.split(",") if n]
+
+    width = max(len(name) for name, _ in rows)
+    print(f"{'measure':<{width}}  {'rate':>8}")
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    print(f"({os.cpu_count()} CPU cores; training rate over {args.epochs} epochs of {args.train_images} layers)")
+
+
+def _ml_rates(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """Synthetic layers, then each scorer's training and scoring."""
     rows = []
     started = time.perf_counter()
     layers = generate_layers(seed=0, n=100)
@@ -88,13 +119,7 @@ def main() -> None:
     images = np.stack([layer.image for layer in layers]).astype(np.float32) / 255
     for name in ("seed", DEFAULT_SCORER):
         rows += _scorer_rates(name, images, args)
-    rows.append(_change_rate())
-
-    width = max(len(name) for name, _ in rows)
-    print(f"{'measure':<{width}}  {'rate':>8}")
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
-    print(f"({os.cpu_count()} CPU cores; training rate over {args.epochs} epochs of {args.train_images} layers)")
+    return rows
 
 
 if __name__ == "__main__":
