@@ -1,6 +1,6 @@
 """How the change channel tells a new part layout from the same one, pair by pair of consecutive layers.
 
-    .venv/bin/python bench/layouts.py [--machines 1 2 7] [--no-pblm]
+    .venv/bin/python bench/layouts.py [--machines 1 2 7] [--no-pblm] [--demo-printers 30]
 
 The change channel compares each layer with the previous layers of its part layout, and where the
 printer does not state its layouts, ml.change.same_layout decides from the images which layers
@@ -119,15 +119,38 @@ def tally_pblm() -> Tally:
     return tally
 
 
+def tally_demo_printer(slug: str, jobs: int) -> Tally:
+    """Good jobs as make demo's printer `slug` sends them: its look, 150 layers, parts that change
+    every PRINTER_GROUP layers, 512 px photos scaled down as the product scores them."""
+    from apps.demo.printers import PRINTER_GROUP, machine_seed
+
+    look = machine_seed(slug)
+    tally = Tally()
+    for number in range(jobs):
+        # Seeds of their own: the printers draw theirs from the clock, below these.
+        job = generate_job(seed=look * 1000 + 500 + number, machine_seed=look, n_layers=150, size=512,
+                           group_length=PRINTER_GROUP)
+        keys = layout_key(preprocess_batch(layer.image for layer in job))
+        for t in range(1, len(job)):
+            kind = "same layout" if job[t].group == job[t - 1].group else "new layout"
+            tally.add(kind, keys[t], keys[t - 1])
+    return tally
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--machines", type=int, nargs="+", default=[1, 2, 7])
+    parser.add_argument("--machines", type=int, nargs="*", default=[1, 2, 7])
     parser.add_argument("--no-pblm", action="store_true", help="leave out the real PBLM frames")
+    parser.add_argument(
+        "--demo-printers", type=int, default=0, metavar="JOBS", help="also JOBS good jobs of each make demo printer"
+    )
     args = parser.parse_args()
     for machine in args.machines:
         tally_machine(machine).print(f"synthetic machine {machine}")
     if not args.no_pblm:
         tally_pblm().print("real PBLM frames")
+    for slug in ("printer-a", "printer-b", "printer-c") if args.demo_printers else ():
+        tally_demo_printer(slug, args.demo_printers).print(f"make demo's {slug}, {args.demo_printers} jobs at 512 px")
 
 
 if __name__ == "__main__":
