@@ -51,8 +51,8 @@ from ml.scorers import get_scorer_class  # noqa: E402
 from ml.synthetic import DEFECT_KINDS, generate_job, generate_layers  # noqa: E402
 from ml.synthetic.on_frames import paint_on_frame  # noqa: E402
 
-# The real PBLM sample beside the checkout (../shared), or where LAYERWATCH_PBLM_DIR says.
-PBLM = Path(os.environ.get("LAYERWATCH_PBLM_DIR") or ROOT.parent / "shared" / "data" / "pblm")
+# The real PBLM sample kept in the repository (data/pblm, MIT), or where LAYERWATCH_PBLM_DIR says.
+PBLM = Path(os.environ.get("LAYERWATCH_PBLM_DIR") or ROOT / "data" / "pblm")
 GROUPS = 4
 
 

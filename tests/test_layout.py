@@ -33,3 +33,15 @@ def test_it_keeps_ml_free_of_django():
         if "django" in path.read_text() or "from apps" in path.read_text() or "import PIL" in path.read_text()
     ]
     assert offenders == []
+
+
+def test_it_reads_test_data_from_the_repository_only():
+    from tests.ml.helpers import PBLM
+
+    assert PBLM.resolve().is_relative_to(ROOT), PBLM
+    assert len(list((PBLM / "good").glob("*.jpg"))) == 12
+    assert (PBLM / "LICENSE").is_file()
+    beside_checkout = ("/ \"shared\"", "../" + "shared")
+    offenders = [str(p.relative_to(ROOT)) for p in [*(ROOT / "tests").rglob("*.py"), *(ROOT / "bench").rglob("*.py")]
+                 if any(marker in p.read_text() for marker in beside_checkout)]
+    assert offenders == []

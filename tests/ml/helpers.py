@@ -7,8 +7,8 @@ import numpy as np
 
 from ml.synthetic import generate_layers
 
-# The real PBLM sample beside the checkout (../shared), or where LAYERWATCH_PBLM_DIR says.
-PBLM = Path(os.environ.get("LAYERWATCH_PBLM_DIR") or Path(__file__).resolve().parents[3] / "shared" / "data" / "pblm")
+# The real PBLM sample kept in the repository (data/pblm, MIT), or where LAYERWATCH_PBLM_DIR says.
+PBLM = Path(os.environ.get("LAYERWATCH_PBLM_DIR") or Path(__file__).resolve().parents[2] / "data" / "pblm")
 
 
 def synthetic_batch(*, seed: int, n: int, defect_kind: str | None = None) -> np.ndarray:
