@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from django.core.files.base import ContentFile
-from PIL import Image
+from PIL import Image, ImageChops
 from scipy.ndimage import gaussian_filter
 
 from apps.alerts.models import Alert, NotificationChannel
@@ -47,6 +47,7 @@ def screenshot_save(page, name: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     page.wait_for_function("Array.from(document.images).every((i) => i.complete)")
     raw = Image.open(io.BytesIO(page.screenshot(full_page=False))).convert("RGB")
+    raw = raw.crop((0, 0, raw.width, empty_bottom_cropped_height(raw)))
     path = folder / f"operators-{name}.png"
     for colours, scale in ((128, 1.0), (64, 1.0), (128, 0.8), (64, 0.8)):
         image = raw.resize((round(raw.width * scale), round(raw.height * scale)), Image.Resampling.LANCZOS)
@@ -56,6 +57,13 @@ def screenshot_save(page, name: str) -> Path:
             break
     assert path.stat().st_size < IMAGE_LIMIT, f"{path.name} is {path.stat().st_size} bytes"
     return path
+
+
+def empty_bottom_cropped_height(image: Image.Image, margin: int = 24) -> int:
+    """The height that leaves out the plain page background below the last content."""
+    background = Image.new("RGB", image.size, image.getpixel((image.width - 1, image.height - 1)))
+    box = ImageChops.difference(image, background).getbbox()
+    return image.height if box is None else min(image.height, box[3] + margin)
 
 
 def png(array: np.ndarray) -> bytes:
