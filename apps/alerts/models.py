@@ -3,7 +3,6 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
 
 from apps.layers.models import Layer, PrintJob
 from apps.machines.models import Machine
@@ -78,13 +77,9 @@ class Alert(models.Model):
 
     class Meta:
         ordering = ["-opened_at", "-id"]
-        constraints = [
-            # The backstop under the job row lock: a job never has two unresolved alerts.
-            models.UniqueConstraint(
-                fields=["job"], condition=~Q(status="resolved"), name="one_unresolved_alert_per_job"
-            ),
-        ]
-        indexes = [models.Index(fields=["status", "-opened_at"])]
+        # Several alerts of a job may be open at once: a new onset after a quiet stretch opens its
+        # own (apps.alerts.rules.is_new_onset). Evaluations of a job are serialised by its row lock.
+        indexes = [models.Index(fields=["status", "-opened_at"]), models.Index(fields=["job", "status"])]
 
     def __str__(self) -> str:
         return f"{self.severity} alert on {self.job} ({self.status})"
