@@ -7,7 +7,7 @@ from pathlib import Path
 
 from apps.layers.imaging import ImageRejected, ImageTooLarge
 from apps.layers.models import Label, Layer
-from apps.layers.services import LayerConflict, label_submit, layer_ingest
+from apps.layers.services import JobEnded, LayerConflict, label_submit, layer_ingest
 from apps.machines.models import Machine
 
 
@@ -44,7 +44,7 @@ def layers_import(
             continue
         try:
             result = layer_ingest(machine=machine, job_id=job_id, index=index, data=data, enqueue=enqueue)
-        except (ImageRejected, ImageTooLarge, LayerConflict) as error:
+        except (ImageRejected, ImageTooLarge, LayerConflict, JobEnded) as error:
             stats.failed += 1
             yield type(error)(f"{path}: {error}")
             continue
