@@ -8,6 +8,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.api.pagination import OffsetOrCursorPagination
 from apps.layers.filters import LayerFilter
 from apps.layers.imaging import ImageRejected, ImageTooLarge
 from apps.layers.selectors import layer_get, layer_list
@@ -47,6 +48,9 @@ class LayerListCreateApi(ListAPIView):
     serializer_class = LayerOutput
     filterset_class = LayerFilter
     permission_classes = [IsMachineOrOperator]
+    pagination_class = OffsetOrCursorPagination
+    # Cursor pages walk by arrival, oldest first by default: what a sync resumes from.
+    cursor_orderings = {"received_at": ("received_at", "pk"), "-received_at": ("-received_at", "-pk")}
 
     def get_permissions(self):
         if self.request.method == "POST":

@@ -14,15 +14,14 @@ from apps.layers.job_serializers import JobOutput, JobUpsertInput
 from apps.layers.job_services import job_abort, job_finish, job_upsert
 from apps.layers.selectors import job_get, job_list
 from apps.layers.services import JobEnded
-from apps.machines.permissions import IsMachine, IsMachineOrOperator, request_machine
+from apps.machines.permissions import IsMachine, request_machine
 
 
 class JobListCreateApi(ListAPIView):
-    """GET lists jobs (operators: all; a printer: its own). POST creates or updates the printer's job."""
+    """GET lists jobs (operators). POST creates or updates the printer's job (its machine token)."""
 
     serializer_class = JobOutput
     filterset_class = JobFilter
-    permission_classes = [IsMachineOrOperator]
     parser_classes = [JSONParser]
 
     def get_permissions(self):
@@ -31,7 +30,7 @@ class JobListCreateApi(ListAPIView):
         return super().get_permissions()
 
     def get_queryset(self):
-        return job_list(machine=request_machine(self.request)).order_by("-started_at", "-pk")
+        return job_list().order_by("-started_at", "-pk")
 
     @extend_schema(
         request=JobUpsertInput,
