@@ -48,6 +48,7 @@ class Uploader:
     def __init__(self, *, scanner: Scanner, spool: Spool, sender: Sender, backoff: Backoff) -> None:
         self.scanner, self.spool, self.sender, self.backoff = scanner, spool, sender, backoff
         self.problems = 0
+        self.stop = threading.Event()
 
     def collect(self) -> None:
         for found in self.scanner.ready(self.spool.known()):
@@ -58,6 +59,8 @@ class Uploader:
     def send(self) -> None:
         """Sends what is pending, oldest first, and stops at the first sign the server is not there."""
         for entry in self.spool.pending():
+            if self.stop.is_set():
+                return
             try:
                 data = self.spool.data(entry)
             except FileNotFoundError:
@@ -83,7 +86,7 @@ class Uploader:
                 log.error("%s %s (%d): %s; not retried", entry.path, what, outcome.code, outcome.message)
 
 
-def _run(args, uploader: Uploader, stop: threading.Event) -> int:
+def _run(args, uploader: Uploader) -> int:
     if args.once:
         uploader.collect()  # the first look: a file is sent once unchanged since then
         time.sleep(args.settle)
@@ -95,11 +98,11 @@ def _run(args, uploader: Uploader, stop: threading.Event) -> int:
             return 3
         return 1 if uploader.problems else 0
     log.info("watching %s, uploading to %s", args.folder, args.server)
-    while not stop.is_set():
+    while not uploader.stop.is_set():
         uploader.collect()
         if uploader.backoff.due():
             uploader.send()
-        stop.wait(args.poll)
+        uploader.stop.wait(args.poll)
     return 1 if uploader.problems else 0
 
 
@@ -124,12 +127,11 @@ def main(argv: list[str] | None = None) -> int:
         sender=Sender(server=args.server, token=args.token),
         backoff=Backoff(cap=args.max_backoff),
     )
-    stop = threading.Event()
     in_main_thread = threading.current_thread() is threading.main_thread()
     if in_main_thread:
-        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        previous = signal.signal(signal.SIGTERM, lambda *_: uploader.stop.set())
     try:
-        return _run(args, uploader, stop)
+        return _run(args, uploader)
     except TokenRefused as error:
         log.error("%s; files stay spooled until the token is fixed.", error)
         return 2
