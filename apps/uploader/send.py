@@ -62,7 +62,11 @@ class Sender:
             return Outcome(RETRY, message=f"{type(error).__name__}: {error}")
         code = response.status_code
         if code in (200, 202):
-            return Outcome(SENT, code, url=response.json().get("url", ""))
+            try:
+                url = str(response.json().get("url", ""))
+            except (ValueError, AttributeError):
+                url = ""  # stored all the same; only the link to the layer is missing
+            return Outcome(SENT, code, url=url)
         if code == 401:
             raise TokenRefused(f"The server refused the token (401): {_message(response)}")
         if code == 409:

@@ -51,17 +51,19 @@ class Spool:
         self.db = sqlite3.connect(folder / "spool.sqlite3", isolation_level=None)
         self.db.execute("PRAGMA synchronous = FULL")
         self.db.executescript(_SCHEMA)
+        rows = self.db.execute("SELECT path, size, mtime_ns FROM layer_file ORDER BY id")
+        self._known = {path: (size, mtime_ns) for path, size, mtime_ns in rows}
 
     def close(self) -> None:
         self.db.close()
 
     def known(self) -> dict[str, tuple[int, int]]:
-        """(size, mtime_ns) of each path's newest record: what need not be read again."""
-        rows = self.db.execute("SELECT path, size, mtime_ns FROM layer_file ORDER BY id")
-        return {path: (size, mtime_ns) for path, size, mtime_ns in rows}
+        """(size, mtime_ns) of each path as last recorded: what need not be read again."""
+        return self._known
 
     def add(self, *, path: str, data: bytes, sha256: str, size: int, mtime_ns: int, job: str, layer: int) -> bool:
         """Records a found file and keeps a copy of it; False where this path had these bytes before."""
+        self._known[path] = (size, mtime_ns)
         row = self.db.execute("SELECT id FROM layer_file WHERE path = ? AND sha256 = ?", (path, sha256)).fetchone()
         if row is not None:
             self.db.execute("UPDATE layer_file SET size = ?, mtime_ns = ? WHERE id = ?", (size, mtime_ns, row[0]))

@@ -75,6 +75,8 @@ def test_it_keeps_each_machines_jobs_apart(printer_client, other_printer):
         ({"expected_layers": "400"}, "expected_layers"),
         ({"expected_layers": 4.5}, "expected_layers"),
         ({"expected_layers": True}, "expected_layers"),
+        ({"expected_layers": 10_000_001}, "expected_layers"),
+        ({"parts": None}, "parts"),
         ({"parts": {"id": 1, "name": "a"}}, "parts"),
         ({"parts": [{"id": 1, "name": "a"}, {"id": 1, "name": "b"}]}, "parts"),
         ({"parts": [{"id": i, "name": "p"} for i in range(1, MAX_JOB_PARTS + 2)]}, "parts"),
@@ -101,6 +103,8 @@ def test_it_answers_400_with_a_message_for_the_bad_field_and_stores_nothing(prin
         ({"id": 1, "name": "   "}, "name", "blank"),
         ({"id": 1, "name": 7}, "name", "string"),
         ({"id": 1}, "name", "required"),
+        ({"id": 1, "name": "n" * 201}, "name", "no more than 200"),
+        ("bracket", "non_field_errors", "Invalid data"),
         ({"id": 1, "name": "a", "colour": "red"}, "colour", "Unknown field"),
     ],
 )
@@ -112,11 +116,18 @@ def test_it_validates_each_part_strictly(printer_client, part, field, message):
     assert not PrintJob.objects.exists()
 
 
+def test_it_requires_the_job_id(printer_client):
+    response = printer_client.post(URL, {"name": "Brackets"}, format="json")
+    assert response.status_code == 400 and response.json() == {"job": ["This field is required."]}
+
+
 def test_it_refuses_a_body_that_is_not_json(printer_client):
     response = printer_client.post(URL, {"job": "build-7"}, format="multipart")
     assert response.status_code == 415
     broken = printer_client.post(URL, data="{not json", content_type="application/json")
     assert broken.status_code == 400 and "JSON" in broken.json()["detail"]
+    listed = printer_client.post(URL, data="[]", content_type="application/json")
+    assert listed.status_code == 400 and "Expected a dictionary" in listed.json()["non_field_errors"][0]
 
 
 def test_it_takes_job_writes_only_from_a_printer(client, operator_client):
