@@ -132,6 +132,19 @@ def test_it_finds_an_alert_changed_since_the_last_sync(operator_client, alerts):
     operator_client.post(f"/api/v1/alerts/{first.pk}/acknowledge/")
     rows = operator_client.get(f"/api/v1/alerts/?updated_after={since}").json()["results"]
     assert [(r["id"], r["status"]) for r in rows] == [(first.pk, "acknowledged")]
+    assert rows[0]["updated_at"] == rows[0]["acknowledged_at"]
     operator_client.post(f"/api/v1/alerts/{second.pk}/resolve/", {"outcome": "fixed"}, format="json")
     url = f"/api/v1/alerts/?updated_after={since}&pagination=cursor&limit=1"
     assert walk(operator_client, url) == [first.pk, second.pk]  # by last change, oldest first
+
+
+def test_it_counts_new_layers_joining_an_open_alert_as_a_change(operator_client, printer):
+    from apps.alerts.services import alert_rules_evaluate
+    from tests.alerts.conftest import scored_job
+
+    alert = open_alert(printer.machine)
+    Alert.objects.filter(pk=alert.pk).update(updated_at=T0)
+    more = scored_job(printer.machine, [2.0], start=8)
+    assert alert_rules_evaluate(layer_id=more[-1].pk).pk == alert.pk
+    rows = operator_client.get(f"/api/v1/alerts/?updated_after={at(1)}").json()["results"]
+    assert [r["id"] for r in rows] == [alert.pk] and 8 in [lr["index"] for lr in rows[0]["layers"]]
