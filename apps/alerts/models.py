@@ -74,6 +74,8 @@ class Alert(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    # Any change (new layers, escalation, acknowledge, resolve) moves it: what an MES syncs on.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["-opened_at", "-id"]

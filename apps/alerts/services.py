@@ -89,7 +89,7 @@ def _alert_absorb(*, alert: Alert, verdict, newest: int, layers: list[Layer]) ->
     """An open alert takes the new layers; a warning that turns critical is escalated once."""
     alert.layers.add(*layers)
     alert.last_layer_index = max(alert.last_layer_index, newest)
-    fields = ["last_layer_index"]
+    fields = ["last_layer_index", "updated_at"]
     escalate = alert.severity == Severity.WARNING and verdict.severity == Severity.CRITICAL
     if escalate:
         alert.severity, alert.reason = Severity.CRITICAL, _reason(verdict=verdict, job=alert.job)
@@ -102,8 +102,9 @@ def _alert_absorb(*, alert: Alert, verdict, newest: int, layers: list[Layer]) ->
 
 def alert_acknowledge(*, alert: Alert, user) -> Alert:
     # A conditional UPDATE: of two operators clicking at once, the first one is recorded.
+    now = timezone.now()
     Alert.objects.filter(pk=alert.pk, status=Alert.Status.OPEN).update(
-        status=Alert.Status.ACKNOWLEDGED, acknowledged_at=timezone.now(), acknowledged_by=user
+        status=Alert.Status.ACKNOWLEDGED, acknowledged_at=now, acknowledged_by=user, updated_at=now
     )
     alert.refresh_from_db()
     if alert.status == Alert.Status.RESOLVED:
@@ -122,7 +123,9 @@ def alert_resolve(*, alert: Alert, user, outcome: str = "") -> Alert:
     updated = (
         Alert.objects.filter(pk=alert.pk)
         .exclude(status=Alert.Status.RESOLVED)
-        .update(status=Alert.Status.RESOLVED, resolved_at=now, resolved_by=user, outcome=outcome)
+        .update(
+            status=Alert.Status.RESOLVED, resolved_at=now, resolved_by=user, outcome=outcome, updated_at=now
+        )
     )
     if not updated:
         raise AlertStateError("This alert is already resolved.")
