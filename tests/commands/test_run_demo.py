@@ -3,9 +3,11 @@ its own: a worker that died must not leave the printers uploading into a demo th
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -32,3 +34,61 @@ def test_a_worker_that_stops_stops_the_demo_with_an_error_naming_it(tmp_path):
     assert result.returncode == 1
     assert "CommandError: the worker (exit code 1) stopped, and the demo with it" in result.stderr
     assert "printers" not in result.stderr.splitlines()[-1]
+
+
+def _demo(tmp_path: Path) -> subprocess.Popen:
+    """run_demo in a session of its own, as a terminal runs it, with printers the server turns away."""
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "printers.json").write_text(json.dumps({"ghost": "not-a-token"}))
+    environment = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
+    environment |= {"DJANGO_SETTINGS_MODULE": "config.settings.local", "LAYERWATCH_VAR_DIR": str(tmp_path)}
+    command = [sys.executable, "manage.py", "run_demo", "--port", str(free_port()), "--duration", "120"]
+    # One pipe for both: a full stderr pipe nobody reads would stall the demo.
+    return subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+
+
+def _children(pid: int) -> set[int]:
+    listed = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return {int(line) for line in listed.split()}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_ctrl_c_stops_every_process_and_the_demo_exits_cleanly(tmp_path):
+    demo = _demo(tmp_path)
+    try:
+        for line in demo.stdout:
+            if "layerwatch is running" in line:
+                break
+        children = _children(demo.pid)
+        assert len(children) == 3, children  # web, worker, printers
+        os.killpg(demo.pid, signal.SIGINT)  # what the terminal does on Ctrl-C: the whole foreground group
+        output = demo.communicate(timeout=60)[0]
+    finally:
+        demo.kill()
+    assert demo.returncode == 0, output
+    assert "stopped, and the demo with it" not in output and "Traceback" not in output, output
+    assert "layerwatch stopped." in output
+    assert not [pid for pid in children if _alive(pid)]
+
+
+def test_a_terminated_demo_stops_what_it_started_before_the_web_server_answers(tmp_path):
+    demo = _demo(tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while len(children := _children(demo.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(children) == 2, children  # web and worker, still starting
+        demo.send_signal(signal.SIGTERM)
+        output = demo.communicate(timeout=60)[0]
+    finally:
+        demo.kill()
+    assert demo.returncode == 0, output
+    assert not [pid for pid in children if _alive(pid)]
