@@ -4,7 +4,10 @@ No Docker daemon here: the files are read with PyYAML, and the override merged t
 merges mappings (the only kind of key the override sets).
 """
 
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -109,3 +112,32 @@ def test_the_web_healthcheck_asks_readyz_with_a_host_the_web_server_allows(cpu):
     assert check == ["CMD", "python", "/platform/healthcheck.py", "/readyz"]
     assert "platform/healthcheck.py" in (ROOT / "platform" / "Dockerfile").read_text()
     assert cpu["web"]["environment"]["ALLOWED_HOSTS"].endswith(",localhost")
+
+
+def compose_config(*files: str, **variables: str) -> subprocess.CompletedProcess:
+    """`docker-compose config`: Debian's compose (v1) parses, validates and merges without a daemon."""
+    executable = shutil.which("docker-compose")
+    assert executable, "docker-compose is missing: apt-get install docker-compose (.ci/run does)"
+    arguments = [item for name in files for item in ("-f", name)]
+    environment = {"PATH": os.environ["PATH"], **variables}
+    return subprocess.run([executable, *arguments, "config"], cwd=ROOT, env=environment,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_compose_refuses_to_start_without_the_secret_key():
+    result = compose_config("docker-compose.yml", POSTGRES_PASSWORD="pw")
+    assert result.returncode != 0 and "set SECRET_KEY" in result.stderr
+
+
+def test_compose_validates_and_merges_the_gpu_override():
+    secrets = {"SECRET_KEY": "k", "POSTGRES_PASSWORD": "pw"}
+    cpu = compose_config("docker-compose.yml", **secrets)
+    assert cpu.returncode == 0, cpu.stderr
+    assert "nvidia" not in cpu.stdout
+    gpu = compose_config("docker-compose.yml", "docker-compose.gpu.yml", **secrets)
+    assert gpu.returncode == 0, gpu.stderr
+    services = yaml.safe_load(gpu.stdout)["services"]
+    assert services["worker-scoring"]["image"] == services["worker-training"]["image"] == "layerwatch:gpu"
+    assert services["worker-scoring"]["build"]["args"] == {"TENSORFLOW": "gpu"}
+    assert "deploy" in services["worker-training"] and "deploy" not in services["web"]
+    assert services["web"]["environment"]["DATABASE_URL"] == "postgres://layerwatch:pw@postgres:5432/layerwatch"
