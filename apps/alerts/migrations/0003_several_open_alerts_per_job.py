@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alerts', '0001_initial'),
+        ('alerts', '0002_alert_updated_at'),
         ('layers', '0003_layer_layout'),
         ('machines', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
