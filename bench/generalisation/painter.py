@@ -37,7 +37,7 @@ def streak(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     width = rng.uniform(1.5, 3.5) * w / 1024
     inside = np.clip(np.minimum(along - start, start + length - along) / 8.0, 0, 1)
     profile = np.exp(-0.5 * (across / width) ** 2) * inside
-    contrast = rng.uniform(14, 28) * rng.choice([-1.0, 1.0])
+    contrast = rng.uniform(6, 14) * rng.choice([-1.0, 1.0])
     return _apply(frame, contrast * profile)
 
 
@@ -47,10 +47,10 @@ def spatter(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     rows, cols = _grid(frame.shape)
     centre = rng.uniform(0.15, 0.85, 2) * (h, w)
     delta = np.zeros(frame.shape, np.float32)
-    for _ in range(rng.integers(4, 12)):
+    for _ in range(rng.integers(2, 7)):
         y, x = centre + rng.normal(0, 0.03 * w, 2)
         radius = rng.uniform(1.5, 4.0) * w / 1024
-        delta += rng.uniform(40, 80) * np.exp(-((rows - y) ** 2 + (cols - x) ** 2) / (2 * radius**2))
+        delta += rng.uniform(18, 40) * np.exp(-((rows - y) ** 2 + (cols - x) ** 2) / (2 * radius**2))
     return _apply(frame, delta)
 
 
@@ -59,10 +59,10 @@ def pit(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     h, w = frame.shape
     rows, cols = _grid(frame.shape)
     y, x = rng.uniform(0.15, 0.85, 2) * (h, w)
-    radius = rng.uniform(5, 10) * w / 1024
+    radius = rng.uniform(4, 8) * w / 1024
     r2 = ((rows - y) ** 2 + (cols - x) ** 2) / radius**2
-    bowl = -rng.uniform(25, 45) * np.exp(-r2)
-    rim = rng.uniform(12, 25) * np.exp(-(((rows - y + 0.8 * radius) ** 2 + (cols - x) ** 2) / (0.5 * radius) ** 2))
+    bowl = -rng.uniform(12, 25) * np.exp(-r2)
+    rim = rng.uniform(6, 12) * np.exp(-(((rows - y + 0.8 * radius) ** 2 + (cols - x) ** 2) / (0.5 * radius) ** 2))
     return _apply(frame, bowl + rim)
 
 
@@ -71,11 +71,11 @@ def short_feed(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     with a ragged front."""
     h, w = frame.shape
     rows, _ = _grid(frame.shape)
-    depth = rng.uniform(0.06, 0.18) * h
+    depth = rng.uniform(0.03, 0.10) * h
     front = depth + ndimage.gaussian_filter1d(rng.normal(0, 0.02 * h, w), 6 * w / 1024)
     covered = np.clip((front[None, :] - rows) / (3 * w / 1024), 0, 1)
     smooth = ndimage.gaussian_filter(frame.astype(np.float32), 2.0 * w / 1024)
-    darker = smooth * rng.uniform(0.65, 0.8) - frame.astype(np.float32)
+    darker = smooth * rng.uniform(0.8, 0.9) - frame.astype(np.float32)
     return _apply(frame, covered * darker)
 
 
@@ -87,10 +87,10 @@ def super_elevation(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     angle = rng.uniform(0, np.pi)
     u = (cols - x) * np.cos(angle) + (rows - y) * np.sin(angle)
     v = -(cols - x) * np.sin(angle) + (rows - y) * np.cos(angle)
-    half_length, half_width = rng.uniform(20, 45) * w / 1024, rng.uniform(2.5, 5) * w / 1024
+    half_length, half_width = rng.uniform(12, 30) * w / 1024, rng.uniform(2, 4) * w / 1024
     ridge = np.exp(-0.5 * ((u / half_length) ** 4 + (v / half_width) ** 2))
     shadow = np.exp(-0.5 * ((u / half_length) ** 4 + ((v - 2.5 * half_width) / half_width) ** 2))
-    return _apply(frame, rng.uniform(35, 60) * ridge - rng.uniform(15, 30) * shadow)
+    return _apply(frame, rng.uniform(18, 35) * ridge - rng.uniform(8, 16) * shadow)
 
 
 PAINTERS: dict[str, Callable[[np.ndarray, np.random.Generator], np.ndarray]] = {
@@ -103,14 +103,17 @@ PAINTERS: dict[str, Callable[[np.ndarray, np.random.Generator], np.ndarray]] = {
 
 
 def camera_drift(frame: np.ndarray, t: float, rng: np.random.Generator) -> np.ndarray:
-    """What a fixed camera sees change over a build at time t in [0, 1]: exposure and lighting that
-    wander, a mount that settles a few pixels, and sensor noise."""
+    """What a fixed camera sees change over a build at time t in [0, 1]: exposure, gamma and
+    lighting that wander, focus that softens, a mount that settles a few pixels, and sensor noise."""
     h, w = frame.shape
     rows, cols = _grid(frame.shape)
-    gain = 1.0 + 0.12 * np.sin(2 * np.pi * (0.7 * t + rng.uniform(-0.02, 0.02)))
-    offset = 6.0 * t + rng.normal(0, 1.5)
-    tilt = 0.06 * t * ((cols / w - 0.5) * np.cos(3 * t) + (rows / h - 0.5) * np.sin(3 * t))
-    shifted = ndimage.shift(frame.astype(np.float32), (1.5 * t + rng.normal(0, 0.6), -2.0 * t + rng.normal(0, 0.6)),
-                            order=1, mode="nearest")
-    noisy = shifted * gain * (1 + tilt) + offset + rng.normal(0, 2.0, frame.shape)
+    gain = 1.0 + 0.2 * np.sin(2 * np.pi * (0.7 * t + rng.uniform(-0.03, 0.03)))
+    offset = 12.0 * t + rng.normal(0, 2.0)
+    gamma = 1.0 + 0.15 * t * np.sin(5 * t)
+    tilt = 0.12 * t * ((cols / w - 0.5) * np.cos(3 * t) + (rows / h - 0.5) * np.sin(3 * t))
+    pixels = ndimage.shift(frame.astype(np.float32), (3.0 * t + rng.normal(0, 0.8), -3.5 * t + rng.normal(0, 0.8)),
+                           order=1, mode="nearest")
+    pixels = ndimage.gaussian_filter(pixels, 0.3 + 0.6 * t * rng.random())
+    pixels = 255.0 * (np.clip(pixels, 0, 255) / 255.0) ** gamma
+    noisy = pixels * gain * (1 + tilt) + offset + rng.normal(0, 2.5 + 1.5 * t, frame.shape)
     return np.clip(noisy, 0, 255).astype(np.uint8)

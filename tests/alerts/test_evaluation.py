@@ -118,3 +118,30 @@ def test_it_opens_exactly_one_alert_when_two_workers_evaluate_adjacent_layers(pr
         layers = scored_job(printer.machine, QUIET + [2.0] * 5, job_id=f"race-{round_}")
         assert evaluate_at_once([lr.pk for lr in layers[-2:]]) == []
         assert Alert.objects.filter(job__job_id=f"race-{round_}").count() == 1
+
+
+def test_it_opens_a_second_alert_for_a_new_onset_while_the_first_is_still_open(printer, rule):
+    # A defect at 12-14, a quiet stretch longer than the rule's window, then another defect.
+    feed(printer.machine, QUIET + [1.6] * 3 + [0.6] * 8 + [1.6] * 3)
+    first, second = Alert.objects.order_by("last_layer_index")
+    assert first.status == second.status == "open"
+    assert sorted(first.layers.values_list("index", flat=True)) == [12, 13, 14]
+    # Opened as a warning on the onset's first layer, escalated to critical as it went on.
+    assert sorted(second.layers.values_list("index", flat=True)) == [23, 24, 25]
+    assert second.severity == "critical"
+
+
+def test_it_alerts_a_new_onset_after_a_false_alarm_inside_the_cooldown(printer, rule, operator):
+    from apps.alerts.services import alert_resolve
+
+    feed(printer.machine, QUIET + [1.6] * 3)
+    alert_resolve(alert=Alert.objects.get(), user=operator, outcome=Alert.Outcome.FALSE_ALARM)
+    # 21 is inside the cooldown (14 + 10), but a quiet stretch came between: a defect of its own.
+    alerted = feed(printer.machine, [0.6] * 6 + [1.6] * 3, start=15)
+    assert alerted[0] == (21, "warning") and alerted[-1] == (23, "critical")
+    assert Alert.objects.filter(status="open").get().severity == "critical"
+
+
+def test_it_keeps_a_continuing_stretch_in_its_open_alert(printer, rule):
+    feed(printer.machine, QUIET + [1.6] * 3 + [0.6, 1.6, 0.6, 1.6, 1.6])
+    assert Alert.objects.count() == 1
