@@ -7,6 +7,7 @@ from django.db import transaction
 from apps.alerts.models import Alert, Delivery, NotificationChannel, Severity
 from apps.alerts.selectors import channels_for
 from apps.machines.models import Machine
+from apps.queueing import task_send
 
 _RANK = {Severity.WARNING: 1, Severity.CRITICAL: 2}
 
@@ -30,10 +31,8 @@ def alert_payload(*, alert: Alert, event: str) -> dict:
 
 
 def _deliveries_enqueue(deliveries: list[Delivery]) -> None:
-    from workers.alerts import deliver_notification
-
     for delivery in deliveries:
-        transaction.on_commit(lambda pk=delivery.pk: deliver_notification.delay(pk))
+        transaction.on_commit(lambda pk=delivery.pk: task_send("alerts.deliver_notification", pk))
 
 
 def _delivery_get_or_create(**fields) -> Delivery | None:

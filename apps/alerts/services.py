@@ -1,6 +1,5 @@
 """Alert evaluation and lifecycle. Notifications are in notifications.py and delivery.py."""
 
-from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,6 +15,7 @@ from apps.alerts.selectors import (
 )
 from apps.layers.models import Label, LabelValue, Layer, PrintJob
 from apps.layers.services import layers_label_bulk
+from apps.queueing import task_send
 
 FEEDBACK_LABELS = {
     Alert.Outcome.FALSE_ALARM: LabelValue.GOOD,
@@ -30,7 +30,7 @@ class AlertStateError(ValueError):
 def alert_rules_enqueue(*, layer_id: int) -> None:
     """Called by scoring once a layer's score is committed: evaluation runs on the default queue,
     never inside scoring. Sent by name, so apps never import workers."""
-    current_app.send_task("workers.alerts.evaluate_alert_rules", args=[layer_id])
+    task_send("alerts.evaluate_alert_rules", layer_id)
 
 
 def alert_rules_evaluate(*, layer_id: int) -> Alert | None:

@@ -9,6 +9,7 @@ from django.utils import timezone
 from apps.layers.imaging import image_inspect
 from apps.layers.models import Label, LabelValue, Layer, PrintJob
 from apps.machines.models import Machine
+from apps.queueing import task_send
 
 
 class LayerConflict(Exception):
@@ -103,9 +104,7 @@ def layer_ingest(
 
 
 def layer_enqueue_scoring_on_commit(*, layer_id: int) -> None:
-    from workers.scoring import score_layer
-
-    transaction.on_commit(lambda: score_layer.delay(layer_id))
+    transaction.on_commit(lambda: task_send("scoring.score_layer", layer_id))
 
 
 @transaction.atomic

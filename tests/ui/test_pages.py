@@ -82,7 +82,7 @@ def test_it_shows_model_metrics_and_a_confusion_matrix(
     operator_session, scored_layers, django_assert_max_num_queries
 ):
     slug = scored_layers[0].machine.slug
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         response = operator_session.get(reverse("ui:machine-models", args=[slug]))
     body = response.content.decode()
     assert '<td class="tp">8</td>' in body and '<td class="fn">2</td>' in body
@@ -100,8 +100,7 @@ def test_it_retrains_once_the_version_is_committed(
 ):
     sent = []
     monkeypatch.setattr(
-        "workers.training.train_model_version.apply_async",
-        lambda args, queue: sent.append((args, queue)),
+        "apps.ui.services.task_send", lambda name, *args, queue=None: sent.append((name, list(args), queue))
     )
     fake_version(machine)
     with django_capture_on_commit_callbacks(execute=True):
@@ -109,7 +108,7 @@ def test_it_retrains_once_the_version_is_committed(
     assert response.status_code == 302
     version = ModelVersion.objects.get(machine=machine, version=2)
     assert version.status == "training"
-    assert sent == [([version.pk, 5], "training")]
+    assert sent == [("training.train_model_version", [version.pk, 5], "training")]
     progress = admin_session.get(reverse("ui:model-progress", args=[version.pk])).json()
     assert progress == {"status": "training", "progress": 0.0, "error": ""}
 
