@@ -29,4 +29,5 @@ def apprise_send(*, urls: str, title: str, body: str, attachment: str | None = N
             attach=apprise.AppriseAttachment(attachment) if attachment else None,
         )
         detail = log.getvalue().strip()
+    ok = bool(ok)  # an AppriseResult, true when every target took the message
     return ok, "" if ok else (detail or "Apprise reported a failed notification.")[-2000:]

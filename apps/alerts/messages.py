@@ -59,6 +59,7 @@ def alert_message(*, payload: dict) -> AlertMessage:
         "event": payload["event"],
         "headline": _HEADLINES.get(payload["event"], payload["event"]),
         "system": payload.get("category") == "system",
+        "layer_indexes": ", ".join(str(i) for i in alert.get("layers") or []),
         "kind_label": alert.get("kind", "defect").replace("_", " "),
         "thumbnail_cid": HEATMAP_CID if thumbnail else None,
     }
