@@ -5,10 +5,30 @@ import datetime
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connection, connections
+from health_check import checks
 from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable
 
 from apps.monitoring.heartbeats import SCORING_QUEUE, workers_alive
+
+
+@dataclasses.dataclass
+class Database(checks.Database):
+    """django-health-check's query, closing the connection it opened in the executor's thread."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        finally:
+            connections[self.alias].close()
+
+
+def _scoring_workers_alive(queue: str) -> int:
+    try:
+        return len(workers_alive(queue=queue))
+    finally:
+        connection.close()  # this runs in a pool thread: its connection would outlive the request
 
 
 @dataclasses.dataclass
@@ -19,7 +39,7 @@ class ScoringWorkers(HealthCheck):
     timeout = datetime.timedelta(seconds=3)
 
     async def run(self) -> None:
-        alive = await sync_to_async(workers_alive, thread_sensitive=False)(queue=self.queue)
+        alive = await sync_to_async(_scoring_workers_alive, thread_sensitive=False)(self.queue)
         if not alive:
             raise ServiceUnavailable(
                 f"No worker on the {self.queue!r} queue beat in the last "
@@ -35,7 +55,7 @@ def _redis_client():
 
 def readiness_checks() -> list:
     """Database, storage, Redis (where the deployment has one) and a scoring worker."""
-    checks: list = ["health_check.checks.Database", "health_check.checks.Storage"]
+    checks: list = [Database, "health_check.checks.Storage"]
     if getattr(settings, "REDIS_URL", None):
         checks.append(("health_check.contrib.redis.Redis", {"client_factory": _redis_client}))
     checks.append(ScoringWorkers)
