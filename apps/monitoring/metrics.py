@@ -9,7 +9,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Count, DurationField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum
-from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
@@ -17,6 +16,7 @@ from apps.alerts.models import Alert, Delivery, DeliveryAttempt, Severity
 from apps.layers.models import Layer
 from apps.monitoring.heartbeats import workers_alive
 from apps.monitoring.models import SYSTEM_SEVERITY, SystemAlert
+from apps.monitoring.selectors import scoring_backlog
 from apps.scoring.models import LayerScore
 
 logger = logging.getLogger(__name__)
@@ -82,12 +82,12 @@ class LayerwatchCollector(Collector):
             for queue, n in depths.items():
                 depth.add_metric([queue], n)
             yield depth
-        queued = Layer.objects.filter(status=Layer.Status.QUEUED)
-        yield GaugeMetricFamily("layerwatch_layers_queued", "Layers waiting for a score.", value=queued.count())
-        oldest = queued.order_by("received_at").values_list("received_at", flat=True).first()
-        age = (timezone.now() - oldest).total_seconds() if oldest else 0.0
+        backlog = scoring_backlog()
+        yield GaugeMetricFamily("layerwatch_layers_queued", "Layers waiting for a score.", value=backlog.waiting)
         yield GaugeMetricFamily(
-            "layerwatch_oldest_queued_layer_age_seconds", "Age of the oldest layer waiting for a score.", value=age
+            "layerwatch_oldest_queued_layer_age_seconds",
+            "Age of the oldest layer waiting for a score.",
+            value=backlog.age(),
         )
 
     def _latency(self):

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from apps.layers.models import Layer, PrintJob
@@ -51,9 +51,8 @@ class Backlog:
 
 
 def scoring_backlog() -> Backlog:
-    queued = Layer.objects.filter(status=Layer.Status.QUEUED)
-    oldest = queued.order_by("received_at").values_list("received_at", flat=True).first()
-    return Backlog(waiting=queued.count(), oldest_received_at=oldest)
+    found = Layer.objects.filter(status=Layer.Status.QUEUED).aggregate(waiting=Count("pk"), oldest=Min("received_at"))
+    return Backlog(waiting=found["waiting"], oldest_received_at=found["oldest"])
 
 
 @dataclass
