@@ -244,3 +244,35 @@ def test_it_pauses_once_when_a_warning_escalates_and_more_layers_follow(
     warning.refresh_from_db()
     assert warning.severity == "critical"
     assert [r["payload"]["event"] for r in receiver.requests] == ["escalated"]
+
+
+def test_it_emails_a_system_alert_with_a_link_to_the_fleet(
+    printer, base_url, eager_tasks, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from apps.monitoring.services import system_alerts_check
+
+    NotificationChannel.objects.create(name="fleet", kind="email", recipients="ops@plant.example")
+    with django_capture_on_commit_callbacks(execute=True):
+        system_alerts_check()  # no scoring worker has a heartbeat
+    (message,) = mail.outbox
+    assert message.subject == "[layerwatch] critical: no scoring worker opened"
+    assert "No scoring worker is alive" in message.body and f"The fleet: {BASE}/" in message.body
+    html, _ = message.alternatives[0]
+    assert f'href="{BASE}/"' in html and "cid:" not in html
+
+
+def test_it_sends_a_test_alert_through_apprise(
+    printer, json_receiver, base_url, eager_tasks, django_capture_on_commit_callbacks
+):
+    from apps.alerts.notifications import machine_test_alert_send
+
+    NotificationChannel.objects.create(
+        name="chat", machine=printer.machine, kind="apprise", apprise_urls=f"json://127.0.0.1:{json_receiver.port}/"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        machine_test_alert_send(machine=printer.machine, requested_by="olivia")
+    (body,) = json_receiver.bodies
+    assert body["title"] == "test alert for printer-a" and "requested by olivia" in body["message"]
+    assert f"{BASE}/machines/printer-a/alerts/" in body["message"] and body["attachments"] == []
