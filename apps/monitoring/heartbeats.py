@@ -1,6 +1,6 @@
 """Worker heartbeats: each Celery worker refreshes its row every few seconds from a thread.
 
-A row goes when its worker stops cleanly; a worker that is killed or hangs leaves a row that
+A row goes when its worker stops cleanly; a worker that is killed or frozen leaves a row that
 grows old, and a row older than LAYERWATCH_WORKER_STALE_SECONDS counts as a dead worker.
 """
 
