@@ -3,7 +3,7 @@
 from celery import shared_task
 from celery.signals import worker_ready, worker_shutdown
 
-from apps.monitoring.heartbeats import HeartbeatThread
+from apps.monitoring.heartbeats import HeartbeatThread, heartbeats_prune
 from apps.monitoring.services import system_alerts_check
 
 _heartbeat: HeartbeatThread | None = None
@@ -26,4 +26,5 @@ def _heartbeat_stop(**kwargs) -> None:
 @shared_task(acks_late=True)
 def watch_check() -> dict[str, int]:
     changes = system_alerts_check()
+    heartbeats_prune()
     return {change: len(alerts) for change, alerts in changes.items()}

@@ -22,14 +22,20 @@ SCORING_QUEUE = "scoring"
 def heartbeat_record(*, hostname: str, queues: list[str], started_at=None) -> None:
     now = timezone.now()
     WorkerHeartbeat.objects.update_or_create(
-        hostname=hostname, defaults={"queues": sorted(queues), "beat_at": now}, create_defaults={
-            "queues": sorted(queues), "beat_at": now, "started_at": started_at or now,
-        }
+        hostname=hostname,
+        defaults={"queues": sorted(queues), "beat_at": now},
+        create_defaults={"queues": sorted(queues), "beat_at": now, "started_at": started_at or now},
     )
 
 
 def heartbeat_forget(*, hostname: str) -> None:
     WorkerHeartbeat.objects.filter(hostname=hostname).delete()
+
+
+def heartbeats_prune(*, older_than: timedelta = timedelta(days=1)) -> int:
+    """Drops the rows of workers long gone (a killed container's host name never comes back)."""
+    deleted, _ = WorkerHeartbeat.objects.filter(beat_at__lt=timezone.now() - older_than).delete()
+    return deleted
 
 
 def workers_alive(*, queue: str = SCORING_QUEUE) -> list[WorkerHeartbeat]:

@@ -13,7 +13,9 @@ from django.db import connection
 
 from apps.monitoring.heartbeats import HeartbeatThread, workers_alive
 from apps.monitoring.models import WorkerHeartbeat
+from tests.monitoring.conftest import beat_ago
 from tests.worker import ROOT, wait_until
+from workers.monitoring import watch_check
 
 READY_TARGET_SECONDS = 30
 
@@ -30,6 +32,14 @@ def test_it_beats_while_running_and_forgets_the_worker_on_a_clean_stop(settings)
     finally:
         thread.stop()
     assert not WorkerHeartbeat.objects.filter(hostname="celery@test-beat").exists()
+
+
+@pytest.mark.django_db
+def test_it_prunes_the_heartbeats_of_workers_long_gone():
+    beat_ago(hostname="celery@gone", seconds=2 * 86400)
+    beat_ago(hostname="celery@dead-a-minute", seconds=60)
+    watch_check.apply()
+    assert list(WorkerHeartbeat.objects.values_list("hostname", flat=True)) == ["celery@dead-a-minute"]
 
 
 def start_scoring_worker(tmp_path) -> subprocess.Popen:
