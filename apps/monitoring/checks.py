@@ -5,7 +5,7 @@ import datetime
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connections
 from health_check import checks
 from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable
@@ -24,13 +24,6 @@ class Database(checks.Database):
             connections[self.alias].close()
 
 
-def _scoring_workers_alive(queue: str) -> int:
-    try:
-        return len(workers_alive(queue=queue))
-    finally:
-        connection.close()  # this runs in a pool thread: its connection would outlive the request
-
-
 @dataclasses.dataclass
 class ScoringWorkers(HealthCheck):
     """At least one worker that consumes the scoring queue beat within the stale age."""
@@ -39,7 +32,8 @@ class ScoringWorkers(HealthCheck):
     timeout = datetime.timedelta(seconds=3)
 
     async def run(self) -> None:
-        alive = await sync_to_async(_scoring_workers_alive, thread_sensitive=False)(self.queue)
+        # In the request's own thread, on the request's database connection.
+        alive = await sync_to_async(workers_alive, thread_sensitive=True)(queue=self.queue)
         if not alive:
             raise ServiceUnavailable(
                 f"No worker on the {self.queue!r} queue beat in the last "

@@ -20,6 +20,7 @@ from apps.alerts.services import alert_rules_evaluate
 from apps.scoring.models import LayerScore
 from apps.scoring.rendering import heatmap_png
 from tests.alerts.conftest import scored_job
+from tests.monitoring.conftest import own_heartbeats  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 BASE = "https://lw.plant.example"
@@ -246,6 +247,7 @@ def test_it_pauses_once_when_a_warning_escalates_and_more_layers_follow(
     assert [r["payload"]["event"] for r in receiver.requests] == ["escalated"]
 
 
+@pytest.mark.usefixtures("own_heartbeats")
 def test_it_emails_a_system_alert_with_a_link_to_the_fleet(
     printer, base_url, eager_tasks, django_capture_on_commit_callbacks
 ):

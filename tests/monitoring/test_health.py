@@ -1,7 +1,5 @@
 """/healthz and /readyz, no login; readiness names what failed."""
 
-import pytest
-
 from tests.monitoring.conftest import beat_ago
 
 
@@ -11,8 +9,7 @@ def test_it_answers_healthz_without_touching_the_database(client):
     assert response.status_code == 200 and response.content == b"ok\n"
 
 
-@pytest.mark.django_db(transaction=True)
-def test_it_is_ready_with_database_redis_storage_and_a_scoring_worker(client):
+def test_it_is_ready_with_database_redis_storage_and_a_scoring_worker(client, own_heartbeats):
     beat_ago(hostname="celery@gpu-1", seconds=1)
     response = client.get("/readyz")
     body = response.json()
@@ -23,8 +20,7 @@ def test_it_is_ready_with_database_redis_storage_and_a_scoring_worker(client):
     assert set(body["checks"].values()) == {"OK"}
 
 
-@pytest.mark.django_db(transaction=True)
-def test_it_is_not_ready_without_a_scoring_worker(client):
+def test_it_is_not_ready_without_a_scoring_worker(client, own_heartbeats):
     beat_ago(hostname="celery@cpu-1", seconds=1, queues=("default", "training"))
     response = client.get("/readyz")
     body = response.json()
@@ -33,14 +29,12 @@ def test_it_is_not_ready_without_a_scoring_worker(client):
     assert failed.startswith("ScoringWorkers") and "No worker on the 'scoring' queue" in body["checks"][failed]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_it_counts_a_worker_with_an_old_heartbeat_as_gone(client, settings):
+def test_it_counts_a_worker_with_an_old_heartbeat_as_gone(client, settings, own_heartbeats):
     beat_ago(hostname="celery@gpu-1", seconds=settings.LAYERWATCH_WORKER_STALE_SECONDS + 1)
     assert client.get("/readyz").status_code == 503
 
 
-@pytest.mark.django_db(transaction=True)
-def test_it_is_not_ready_when_redis_does_not_answer(client, settings):
+def test_it_is_not_ready_when_redis_does_not_answer(client, settings, own_heartbeats):
     beat_ago(hostname="celery@gpu-1", seconds=1)
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     body = client.get("/readyz").json()
@@ -49,8 +43,7 @@ def test_it_is_not_ready_when_redis_does_not_answer(client, settings):
     assert failed.startswith("Redis") and "Unable to connect to Redis" in body["checks"][failed]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_it_is_not_ready_when_storage_cannot_be_written(client, settings, tmp_path):
+def test_it_is_not_ready_when_storage_cannot_be_written(client, settings, tmp_path, own_heartbeats):
     beat_ago(hostname="celery@gpu-1", seconds=1)
     settings.MEDIA_ROOT = tmp_path / "missing"
     (tmp_path / "missing").write_text("a file where the media folder should be")

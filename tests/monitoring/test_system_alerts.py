@@ -111,7 +111,7 @@ def test_it_raises_a_backlog_alert_for_a_layer_waiting_too_long(printer, printer
     assert kinds() == [] and kinds("resolved") == ["scoring_backlog"]
 
 
-def test_it_raises_and_resolves_the_no_scoring_worker_alert(db):
+def test_it_raises_and_resolves_the_no_scoring_worker_alert(own_heartbeats):
     from apps.monitoring.heartbeats import heartbeat_record
 
     system_alerts_check()
@@ -123,7 +123,7 @@ def test_it_raises_and_resolves_the_no_scoring_worker_alert(db):
 
 
 def test_it_announces_fleet_wide_system_alerts_on_fleet_channels_only(
-    printer, receiver, eager_tasks, settings, django_capture_on_commit_callbacks
+    printer, own_heartbeats, receiver, eager_tasks, settings, django_capture_on_commit_callbacks
 ):
     settings.LAYERWATCH_BASE_URL = "https://lw.plant.example"
     NotificationChannel.objects.create(
@@ -161,7 +161,7 @@ def test_it_announces_a_stall_and_its_end_to_the_machines_channels(
     assert events == [("opened", "printer_stalled", "J1"), ("resolved", "printer_stalled", "J1")]
 
 
-def test_it_lists_system_alerts_apart_from_defect_alerts(operator_client, db):
+def test_it_lists_system_alerts_apart_from_defect_alerts(operator_client, own_heartbeats):
     system_alerts_check()
     body = operator_client.get("/api/v1/system-alerts/?status=open").json()
     assert [a["kind"] for a in body["results"]] == ["no_scoring_worker"]

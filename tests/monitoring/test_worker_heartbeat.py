@@ -28,14 +28,13 @@ def test_it_beats_while_running_and_forgets_the_worker_on_a_clean_stop(settings)
     try:
         first = wait_until(lambda: WorkerHeartbeat.objects.filter(hostname="celery@test-beat").first(), timeout=10)
         wait_until(lambda: WorkerHeartbeat.objects.get(hostname="celery@test-beat").beat_at > first.beat_at, timeout=10)
-        assert [hb.hostname for hb in workers_alive()] == ["celery@test-beat"]
+        assert "celery@test-beat" in [hb.hostname for hb in workers_alive()]
     finally:
         thread.stop()
     assert not WorkerHeartbeat.objects.filter(hostname="celery@test-beat").exists()
 
 
-@pytest.mark.django_db
-def test_it_prunes_the_heartbeats_of_workers_long_gone():
+def test_it_prunes_the_heartbeats_of_workers_long_gone(own_heartbeats):
     beat_ago(hostname="celery@gone", seconds=2 * 86400)
     beat_ago(hostname="celery@dead-a-minute", seconds=60)
     watch_check.apply()
