@@ -10,6 +10,7 @@ from apps.layers.imaging import ImageRejected, ImageTooLarge, read_image_array
 from apps.layers.models import Layer, PrintJob
 from apps.layers.selectors import job_list, layer_get, layer_list
 from apps.machines.models import Machine
+from apps.monitoring.selectors import watch_status
 from apps.scoring.models import ModelVersion
 from apps.scoring.selectors import model_version_active
 from apps.ui.analysis import data_uri, features_grid_png, images_analyze
@@ -21,15 +22,22 @@ NEIGHBOURS = 5
 MAX_ANALYZE_FILES = 8
 
 
+def _fleet_context() -> dict:
+    cards, watch = fleet_cards(), watch_status()
+    for card in cards:
+        card.stalled = watch.stalled.get(card.machine.pk)
+    return {"cards": cards, "watch": watch}
+
+
 @login_required
 def dashboard(request):
-    return render(request, "ui/dashboard.html", {"cards": fleet_cards()})
+    return render(request, "ui/dashboard.html", _fleet_context())
 
 
 @login_required
 @require_GET
 def dashboard_cards(request):
-    return render(request, "ui/_fleet_cards.html", {"cards": fleet_cards()})
+    return render(request, "ui/_fleet_cards.html", _fleet_context())
 
 
 @login_required
