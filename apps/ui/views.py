@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from apps.layers.imaging import ImageRejected, ImageTooLarge, read_image_array
-from apps.layers.models import Layer, PrintJob
+from apps.layers.models import DefectKind, Layer, PrintJob
 from apps.layers.selectors import job_list, layer_get, layer_list
 from apps.machines.models import Machine
 from apps.scoring.models import ModelVersion
@@ -82,6 +82,7 @@ def layer_detail(request, layer_id: int):
         "labels": layer.labels.select_related("user")[:20],
         "strip": strip,
         "active": model_version_active(machine=layer.machine),
+        "defect_kinds": DefectKind.choices,
     }
     return render(request, "ui/layer_detail.html", context)
 
