@@ -10,6 +10,7 @@ from apps.layers.imaging import ImageRejected, ImageTooLarge, read_image_array
 from apps.layers.models import DefectKind, Layer, PrintJob
 from apps.layers.selectors import job_list, layer_get, layer_list
 from apps.machines.models import Machine
+from apps.records.services import score_regions_describe_or_none
 from apps.scoring.models import ModelVersion
 from apps.scoring.selectors import model_version_active
 from apps.ui.analysis import data_uri, features_grid_png, images_analyze
@@ -83,6 +84,7 @@ def layer_detail(request, layer_id: int):
         "strip": strip,
         "active": model_version_active(machine=layer.machine),
         "defect_kinds": DefectKind.choices,
+        "region_kinds": [row for row in score_regions_describe_or_none(score=score) if row.kind],
     }
     return render(request, "ui/layer_detail.html", context)
 

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "apps.ui",
     "apps.demo",
     "apps.alerts",
+    "apps.records",
 ]
 
 MIDDLEWARE = [
@@ -118,6 +119,11 @@ LAYERWATCH_ALERT_HTTP_TIMEOUT = float(os.environ.get("LAYERWATCH_ALERT_HTTP_TIME
 LAYERWATCH_ALERT_MAX_ATTEMPTS = int(os.environ.get("LAYERWATCH_ALERT_MAX_ATTEMPTS", 6))
 LAYERWATCH_ALERT_BACKOFF_SECONDS = float(os.environ.get("LAYERWATCH_ALERT_BACKOFF_SECONDS", 10.0))
 LAYERWATCH_ALERT_EMAIL_FROM = os.environ.get("LAYERWATCH_ALERT_EMAIL_FROM", "layerwatch@localhost")
+
+# Defect kinds: a machine's regions get a likely kind once this many labeled regions of each of
+# at least this many kinds exist (apps.records.services.kind_model_refresh).
+LAYERWATCH_KIND_MIN_REGIONS = int(os.environ.get("LAYERWATCH_KIND_MIN_REGIONS", 5))
+LAYERWATCH_KIND_MIN_KINDS = int(os.environ.get("LAYERWATCH_KIND_MIN_KINDS", 2))
 
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"

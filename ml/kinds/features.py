@@ -26,6 +26,8 @@ FEATURE_NAMES = (
     "log_peak",
 )
 _NEIGHBOURS = np.ones((3, 3), dtype=bool)
+# Stored heatmaps stop at twice the threshold (apps.scoring.rendering): features see no more.
+HEAT_CAP = 2.0
 _SURROUND_PX = 5
 _CLUTTER_PX = 16
 
@@ -59,7 +61,7 @@ def _shape(mask: np.ndarray) -> tuple[float, float, float, float, float]:
 
 def region_features(*, heat: np.ndarray, image: np.ndarray, box: Box) -> np.ndarray:
     """The FEATURE_NAMES of the region in `box`, as a float64 vector."""
-    heat = np.nan_to_num(np.asarray(heat, dtype=np.float32))
+    heat = np.minimum(np.nan_to_num(np.asarray(heat, dtype=np.float32)), HEAT_CAP)
     image = np.asarray(image, dtype=np.float32)
     if heat.shape != image.shape or heat.ndim != 2:
         raise ValueError(f"heatmap {heat.shape} and image {image.shape} must be the same 2-D frame")
