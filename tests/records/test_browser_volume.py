@@ -28,3 +28,13 @@ def test_it_draws_the_volume_and_opens_the_layer_clicked(page, live_server, mach
     page.wait_for_url(f"{live_server.url}/layers/{layers[6].pk}/")
     assert page.locator("h1").inner_text() == "Layer 6"
     assert outside == []  # Plotly came from the app itself
+
+
+def test_it_shows_the_record_with_its_images_loaded(page, live_server, machine, fake_version):  # noqa: F811
+    version = fake_version(machine)
+    layers = [synthetic_layer_add(machine, version, kind="streak" if i == 2 else None, index=i) for i in range(4)]
+    page.goto(f"{live_server.url}/jobs/{layers[0].job_id}/report/")
+    page.wait_for_function("Array.from(document.images).every((i) => i.complete)")
+    sizes = page.eval_on_selector_all("[data-testid=anomalous-layer] img", "(all) => all.map((i) => i.naturalWidth)")
+    assert len(sizes) == 2 and all(width > 0 for width in sizes)
+    shoot(page, "build-record")
