@@ -41,6 +41,7 @@ def record_html(record: JobRecord, *, assets: Assets = web_assets, mode: str = "
 
 
 def _thumbnail_uri(field, *, colour: bool) -> str:
+    """Photos as JPEG (the PDF embeds those as they are), heatmaps as PNG (their colours stay exact)."""
     if colour:
         with field.open("rb") as handle:
             image = Image.open(io.BytesIO(handle.read())).convert("RGB")
@@ -48,8 +49,9 @@ def _thumbnail_uri(field, *, colour: bool) -> str:
         image = Image.fromarray((to_grayscale(read_image_array(field)) * 255).round().astype(np.uint8))
     image.thumbnail((PDF_IMAGE_PX, PDF_IMAGE_PX), Image.Resampling.BILINEAR)
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    image.save(buffer, format="PNG" if colour else "JPEG", quality=88)
+    kind = "png" if colour else "jpeg"
+    return f"data:image/{kind};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def pdf_assets(layer: Layer, what: str) -> str:
