@@ -150,4 +150,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "INFO"},
+    # WeasyPrint logs each step of every PDF at INFO; its warnings still show.
+    "loggers": {"weasyprint": {"level": "WARNING"}},
 }
