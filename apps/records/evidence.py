@@ -6,6 +6,7 @@ nothing was changed since layerwatch wrote it.
 
 import hashlib
 import json
+import logging
 import os
 import zipfile
 from typing import IO
@@ -17,6 +18,7 @@ from apps.records.rendering import record_html, record_pdf
 from apps.records.selectors import JobRecord
 
 MANIFEST = "manifest.json"
+logger = logging.getLogger(__name__)
 
 
 def _image_path(layer: Layer) -> str:
@@ -90,6 +92,18 @@ def evidence_layers(record: JobRecord, *, all_layers: bool) -> list[Layer]:
     return list(Layer.objects.filter(pk__in=ids).select_related("current_score").order_by("index"))
 
 
+def _read(field) -> bytes | None:
+    """The stored file's bytes; None (logged) for none or one that is gone from storage."""
+    if not field:
+        return None
+    try:
+        with field.open("rb") as handle:
+            return handle.read()
+    except OSError:
+        logger.exception("%s is missing from storage; the evidence zip goes without it", field.name)
+        return None
+
+
 def evidence_zip_write(record: JobRecord, target: IO[bytes], *, all_layers: bool = False) -> list[dict]:
     """Writes the zip to `target` and returns the manifest's rows."""
     rows = []
@@ -103,10 +117,10 @@ def evidence_zip_write(record: JobRecord, target: IO[bytes], *, all_layers: bool
         add("record.pdf", record_pdf(record), compress=True)
         add("record.json", record_json(record), compress=True)
         for layer in evidence_layers(record, all_layers=all_layers):
-            with layer.image.open("rb") as handle:
-                add(_image_path(layer), handle.read(), compress=False)
-            if layer.current_score is not None and layer.current_score.heatmap:
-                with layer.current_score.heatmap.open("rb") as handle:
-                    add(_heatmap_path(layer), handle.read(), compress=False)
+            heatmap = layer.current_score.heatmap if layer.current_score is not None else None
+            for path, field in ((_image_path(layer), layer.image), (_heatmap_path(layer), heatmap)):
+                data = _read(field)
+                if data is not None:
+                    add(path, data, compress=False)
         archive.writestr(MANIFEST, json.dumps({"files": rows}, indent=2), compress_type=zipfile.ZIP_DEFLATED)
     return rows

@@ -2,6 +2,7 @@
 
 import base64
 import io
+import logging
 from collections.abc import Callable
 
 import numpy as np
@@ -14,6 +15,8 @@ from apps.layers.models import Layer
 from apps.records.charts import record_timeline_svg
 from apps.records.selectors import JobRecord
 from ml.preprocess import to_grayscale
+
+logger = logging.getLogger(__name__)
 
 # Pixels of the longer side of an image in the PDF: the frames are drawn 170 px wide.
 PDF_IMAGE_PX = 192
@@ -55,10 +58,15 @@ def _thumbnail_uri(field, *, colour: bool) -> str:
 
 
 def pdf_assets(layer: Layer, what: str) -> str:
-    """Downscaled copies inline: the PDF stays small and needs no server to fetch them."""
-    if what == "heatmap":
-        return _thumbnail_uri(layer.current_score.heatmap, colour=True)
-    return _thumbnail_uri(layer.image, colour=False)
+    """Downscaled copies inline: the PDF stays small and needs no server to fetch them. A file
+    that cannot be read leaves its frame empty rather than losing the whole record."""
+    try:
+        if what == "heatmap":
+            return _thumbnail_uri(layer.current_score.heatmap, colour=True)
+        return _thumbnail_uri(layer.image, colour=False)
+    except (OSError, ValueError):
+        logger.exception("The %s of layer %s could not be read for the record", what, layer.pk)
+        return ""
 
 
 def record_pdf(record: JobRecord) -> bytes:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from apps.alerts.models import Alert
 from apps.layers.models import Label, Layer, PrintJob
 from apps.records.models import RegionKind
-from apps.records.services import layers_regions_describe
+from apps.records.services import score_regions_describe_or_none
 from apps.scoring.models import ModelVersion
 from apps.ui.selectors import job_timeline
 
@@ -91,7 +91,7 @@ def record_build(*, job: PrintJob, parts_selector: Callable[..., PartsSection] =
         .select_related("current_score", "current_score__model_version", "machine")
         .order_by("index")
     )
-    described = layers_regions_describe(layers=anomalous)
+    described = {layer.pk: score_regions_describe_or_none(score=layer.current_score) for layer in anomalous}
     labels = list(
         Label.objects.filter(layer__job=job).select_related("user", "layer").order_by("layer__index", "created_at")
     )

@@ -59,3 +59,15 @@ def test_it_rejects_an_unknown_layer_choice(operator_client, job):  # noqa: F811
 def test_it_refuses_printers_and_unknown_jobs(printer_client, operator_client, job):  # noqa: F811
     assert printer_client.get(f"/api/v1/jobs/{job.pk}/evidence.zip").status_code == 403
     assert operator_client.get("/api/v1/jobs/999999/evidence.zip").status_code == 404
+
+
+def test_it_still_gives_the_record_when_a_heatmap_file_is_gone(operator_session, operator_client, job):  # noqa: F811
+    layer = job.layers.get(index=4)
+    layer.current_score.heatmap.delete(save=False)  # the row still names the file
+    assert operator_session.get(f"/jobs/{job.pk}/report/").status_code == 200
+    assert operator_session.get(f"/jobs/{job.pk}/report.pdf").status_code == 200
+    archive = _zip(operator_client, job)
+    names = set(archive.namelist())
+    assert "heatmaps/layer-000004.png" not in names and "heatmaps/layer-000005.png" in names
+    listed = {row["path"] for row in json.loads(archive.read("manifest.json"))["files"]}
+    assert listed == names - {"manifest.json"}
