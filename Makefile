@@ -1,6 +1,7 @@
 # The two commands of the README: `make demo` and `make test`. Both set everything up first.
 SHELL := /bin/bash
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# Python 3.11 or 3.12 (pyproject's requires-python); 3.11 first, the version CI runs.
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
@@ -12,7 +13,7 @@ help:
 	@echo "make test   set up and run the whole suite (PostgreSQL, Redis, a Celery worker, Chromium)"
 
 $(INSTALLED): pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "layerwatch needs Python 3.11"'
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] in {(3, 11), (3, 12)}, "layerwatch needs Python 3.11 or 3.12"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -4,7 +4,7 @@ set -e
 role="${1:-web}"; shift || true
 case "$role" in
   web)
-    python manage.py migrate --noinput
+    # Migrations run once per release (compose's migrate service, the Kubernetes Job), not per replica.
     exec gunicorn config.wsgi:application -c /platform/gunicorn.conf.py ;;
   migrate)
     exec python manage.py migrate --noinput ;;

@@ -13,6 +13,7 @@ from apps.alerts.rules import RuleParams
 from apps.alerts.selectors import alert_list
 from apps.alerts.serializers import AlertOutput, AlertRuleIO, DeliveryOutput, ResolveInput
 from apps.alerts.services import AlertStateError, alert_acknowledge, alert_resolve
+from apps.api.pagination import OffsetOrCursorPagination
 from apps.machines.models import Machine
 from apps.machines.permissions import IsAdminOperator
 
@@ -25,6 +26,14 @@ class Conflict(APIException):
 class AlertListApi(ListAPIView):
     serializer_class = AlertOutput
     filterset_class = AlertFilter
+    pagination_class = OffsetOrCursorPagination
+    # Cursor pages walk by last change, oldest first by default: what a sync resumes from.
+    cursor_orderings = {
+        "updated_at": ("updated_at", "pk"),
+        "-updated_at": ("-updated_at", "-pk"),
+        "opened_at": ("opened_at", "pk"),
+        "-opened_at": ("-opened_at", "-pk"),
+    }
 
     def get_queryset(self):
         return alert_list()

@@ -3,7 +3,6 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
 
 from apps.layers.models import Layer, PrintJob
 from apps.machines.models import Machine
@@ -75,16 +74,14 @@ class Alert(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    # Any change (new layers, escalation, acknowledge, resolve) moves it: what an MES syncs on.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["-opened_at", "-id"]
-        constraints = [
-            # The backstop under the job row lock: a job never has two unresolved alerts.
-            models.UniqueConstraint(
-                fields=["job"], condition=~Q(status="resolved"), name="one_unresolved_alert_per_job"
-            ),
-        ]
-        indexes = [models.Index(fields=["status", "-opened_at"])]
+        # Several alerts of a job may be open at once: a new onset after a quiet stretch opens its
+        # own (apps.alerts.rules.is_new_onset). Evaluations of a job are serialised by its row lock.
+        indexes = [models.Index(fields=["status", "-opened_at"]), models.Index(fields=["job", "status"])]
 
     def __str__(self) -> str:
         return f"{self.severity} alert on {self.job} ({self.status})"

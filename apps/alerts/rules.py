@@ -78,6 +78,23 @@ def in_cooldown(*, params: RuleParams, verdict: Verdict, index: int, last_index:
     return index < last_index + params.cooldown_layers and _RANK[verdict.severity] <= _RANK[last_severity]
 
 
+def is_new_onset(*, params: RuleParams, verdict: Verdict, points: Sequence[Point], last_index: int) -> bool:
+    """Whether the verdict's layers start a defect of their own: they come after the last alert's
+    layers, past a quiet stretch (a rule window of layers at or below threshold) since then.
+
+    Such an onset opens an alert of its own, whether the last alert is still open or was resolved,
+    a false alarm included: an open alert must not swallow a new defect."""
+    new = [i for i in verdict.layer_indexes if i > last_index]
+    if not new:
+        return False
+    run = longest = 0
+    for p in sorted(points, key=lambda p: p.index):
+        if last_index < p.index < min(new):
+            run = run + 1 if p.normalised <= 1.0 else 0
+            longest = max(longest, run)
+    return longest >= params.window_layers
+
+
 @dataclass(frozen=True)
 class Firing:
     index: int
@@ -103,13 +120,17 @@ def rules_replay(*, params: RuleParams, points: Sequence[Point], resolve_at_once
         if verdict is None:
             continue
         index = ordered[end - 1].index
-        if open_severity is not None:
+        onset = last_index is not None and is_new_onset(params=params, verdict=verdict, points=window,
+                                                        last_index=last_index)
+        if onset:
+            open_severity = None
+        elif open_severity is not None:
             last_index = index  # an open alert keeps absorbing layers; the cooldown runs from here
             if open_severity == WARNING and verdict.severity == CRITICAL:
                 firings.append(Firing(index, CRITICAL, escalation=True))
                 open_severity = last_severity = CRITICAL
             continue
-        if last_index is not None and in_cooldown(
+        elif last_index is not None and in_cooldown(
             params=params, verdict=verdict, index=index, last_index=last_index, last_severity=last_severity
         ):
             continue

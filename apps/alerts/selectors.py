@@ -55,7 +55,8 @@ def job_powder_lost(*, job: PrintJob, indexes) -> list[tuple[int, float]]:
 
 
 def alert_unresolved_for_job(*, job: PrintJob) -> Alert | None:
-    return Alert.objects.filter(job=job).exclude(status=Alert.Status.RESOLVED).first()
+    """The job's latest unresolved alert: the one later layers of the same defect join."""
+    return Alert.objects.filter(job=job).exclude(status=Alert.Status.RESOLVED).order_by("-last_layer_index").first()
 
 
 def alert_last_for_job(*, job: PrintJob) -> Alert | None:

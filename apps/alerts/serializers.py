@@ -29,6 +29,7 @@ class AlertOutput(serializers.ModelSerializer):
             "resolved_by",
             "outcome",
             "notifications",
+            "updated_at",
         ]
 
     def get_layers(self, alert: Alert) -> list[dict]:

@@ -1,11 +1,12 @@
 """Alert evaluation and lifecycle. Notifications are in notifications.py and delivery.py."""
 
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
 from apps.alerts.models import Alert, Severity
 from apps.alerts.notifications import notifications_dispatch
-from apps.alerts.rules import EWM_MEMORY, in_cooldown, rules_verdict
+from apps.alerts.rules import EWM_MEMORY, in_cooldown, is_new_onset, rules_verdict
 from apps.alerts.selectors import (
     alert_last_for_job,
     alert_rule_for,
@@ -27,11 +28,10 @@ class AlertStateError(ValueError):
     """The alert is not in a state that allows this step (e.g. resolving it twice)."""
 
 
-def alert_rules_enqueue(*, layer_id: int, score_id: int) -> None:
-    """The after-scoring hook: evaluation runs on the default queue, never inside scoring."""
-    from workers.alerts import evaluate_alert_rules
-
-    transaction.on_commit(lambda: evaluate_alert_rules.delay(layer_id))
+def alert_rules_enqueue(*, layer_id: int) -> None:
+    """Called by scoring once a layer's score is committed: evaluation runs on the default queue,
+    never inside scoring. Sent by name, so apps never import workers."""
+    current_app.send_task("workers.alerts.evaluate_alert_rules", args=[layer_id])
 
 
 def alert_rules_evaluate(*, layer_id: int) -> Alert | None:
@@ -55,11 +55,12 @@ def alert_rules_evaluate(*, layer_id: int) -> Alert | None:
             return None
         newest = points[-1].index
         layers = list(Layer.objects.filter(job=job, index__in=verdict.layer_indexes))
-        alert = alert_unresolved_for_job(job=job)
-        if alert is not None:
+        alert, last = alert_unresolved_for_job(job=job), alert_last_for_job(job=job)
+        onset = last is not None and is_new_onset(params=params, verdict=verdict, points=points,
+                                                   last_index=last.last_layer_index)
+        if alert is not None and not onset:
             return _alert_absorb(alert=alert, verdict=verdict, newest=newest, layers=layers)
-        last = alert_last_for_job(job=job)
-        if last is not None and in_cooldown(
+        if last is not None and not onset and in_cooldown(
             params=params, verdict=verdict, index=newest, last_index=last.last_layer_index, last_severity=last.severity
         ):
             return None
@@ -94,7 +95,7 @@ def _alert_absorb(*, alert: Alert, verdict, newest: int, layers: list[Layer]) ->
     """An open alert takes the new layers; a warning that turns critical is escalated once."""
     alert.layers.add(*layers)
     alert.last_layer_index = max(alert.last_layer_index, newest)
-    fields = ["last_layer_index"]
+    fields = ["last_layer_index", "updated_at"]
     escalate = alert.severity == Severity.WARNING and verdict.severity == Severity.CRITICAL
     if escalate:
         alert.severity, alert.reason = Severity.CRITICAL, _reason(verdict=verdict, job=alert.job)
@@ -107,8 +108,9 @@ def _alert_absorb(*, alert: Alert, verdict, newest: int, layers: list[Layer]) ->
 
 def alert_acknowledge(*, alert: Alert, user) -> Alert:
     # A conditional UPDATE: of two operators clicking at once, the first one is recorded.
+    now = timezone.now()
     Alert.objects.filter(pk=alert.pk, status=Alert.Status.OPEN).update(
-        status=Alert.Status.ACKNOWLEDGED, acknowledged_at=timezone.now(), acknowledged_by=user
+        status=Alert.Status.ACKNOWLEDGED, acknowledged_at=now, acknowledged_by=user, updated_at=now
     )
     alert.refresh_from_db()
     if alert.status == Alert.Status.RESOLVED:
@@ -127,7 +129,9 @@ def alert_resolve(*, alert: Alert, user, outcome: str = "") -> Alert:
     updated = (
         Alert.objects.filter(pk=alert.pk)
         .exclude(status=Alert.Status.RESOLVED)
-        .update(status=Alert.Status.RESOLVED, resolved_at=now, resolved_by=user, outcome=outcome)
+        .update(
+            status=Alert.Status.RESOLVED, resolved_at=now, resolved_by=user, outcome=outcome, updated_at=now
+        )
     )
     if not updated:
         raise AlertStateError("This alert is already resolved.")

@@ -9,12 +9,12 @@ from apps.alerts.apis import (
     MachineTestAlertApi,
 )
 from apps.layers.apis import (
-    JobListApi,
     LayerDetailApi,
     LayerFileApi,
     LayerLabelApi,
     LayerListCreateApi,
 )
+from apps.layers.job_apis import JobAbortApi, JobFinishApi, JobListCreateApi
 from apps.machines.apis import MachineGroupsApi, MachineListApi
 
 app_name = "api"
@@ -22,7 +22,9 @@ app_name = "api"
 urlpatterns = [
     path("machines/", MachineListApi.as_view(), name="machine-list"),
     path("machines/<slug:slug>/groups/", MachineGroupsApi.as_view(), name="machine-groups"),
-    path("jobs/", JobListApi.as_view(), name="job-list"),
+    path("jobs/", JobListCreateApi.as_view(), name="job-list"),
+    path("jobs/<int:job_pk>/finish/", JobFinishApi.as_view(), name="job-finish"),
+    path("jobs/<int:job_pk>/abort/", JobAbortApi.as_view(), name="job-abort"),
     path("layers/", LayerListCreateApi.as_view(), name="layer-list"),
     path("layers/<int:layer_id>/", LayerDetailApi.as_view(), name="layer-detail"),
     path("layers/<int:layer_id>/image/", LayerFileApi.as_view(kind="image"), name="layer-image"),

@@ -8,18 +8,18 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.layers.filters import JobFilter, LayerFilter
+from apps.api.pagination import OffsetOrCursorPagination
+from apps.layers.filters import LayerFilter
 from apps.layers.imaging import ImageRejected, ImageTooLarge
-from apps.layers.selectors import job_list, layer_get, layer_list
+from apps.layers.selectors import layer_get, layer_list
 from apps.layers.serializers import (
-    JobOutput,
     LabelInput,
     LabelOutput,
     LayerAcceptedOutput,
     LayerOutput,
     LayerUploadInput,
 )
-from apps.layers.services import LayerConflict, label_submit, layer_ingest
+from apps.layers.services import JobEnded, LayerConflict, label_submit, layer_ingest
 from apps.machines.permissions import IsMachine, IsMachineOrOperator, IsOperator, request_machine
 
 
@@ -48,6 +48,9 @@ class LayerListCreateApi(ListAPIView):
     serializer_class = LayerOutput
     filterset_class = LayerFilter
     permission_classes = [IsMachineOrOperator]
+    pagination_class = OffsetOrCursorPagination
+    # Cursor pages walk by arrival, oldest first by default: what a sync resumes from.
+    cursor_orderings = {"received_at": ("received_at", "pk"), "-received_at": ("-received_at", "-pk")}
 
     def get_permissions(self):
         if self.request.method == "POST":
@@ -64,7 +67,9 @@ class LayerListCreateApi(ListAPIView):
             200: OpenApiResponse(LayerAcceptedOutput, "A retry with identical bytes."),
             400: OpenApiResponse(description="A bad field; a message per field."),
             401: OpenApiResponse(description="Missing or bad machine token."),
-            409: OpenApiResponse(description="This layer was uploaded before with other bytes."),
+            409: OpenApiResponse(
+                description="This layer was uploaded before with other bytes, or its job was finished or aborted."
+            ),
             413: OpenApiResponse(description="The image is too large."),
             415: OpenApiResponse(description="Not a PNG, JPEG, TIFF or BMP image."),
         },
@@ -96,7 +101,7 @@ class LayerListCreateApi(ListAPIView):
             raise PayloadTooLarge(str(error)) from error
         except ImageRejected as error:
             raise UnsupportedImage(str(error)) from error
-        except LayerConflict as error:
+        except (LayerConflict, JobEnded) as error:
             raise Conflict(str(error)) from error
         body = LayerAcceptedOutput(result.layer, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED if result.created else status.HTTP_200_OK)
@@ -151,11 +156,3 @@ class LayerLabelApi(APIView):
             layer=layer, value=form.validated_data["label"], kind=form.validated_data.get("kind", ""), user=request.user
         )
         return Response(LabelOutput(label).data, status=status.HTTP_201_CREATED)
-
-
-class JobListApi(ListAPIView):
-    serializer_class = JobOutput
-    filterset_class = JobFilter
-
-    def get_queryset(self):
-        return job_list().order_by("-started_at", "-pk")

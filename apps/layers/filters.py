@@ -1,5 +1,6 @@
 import django_filters
 
+from apps.api.time_filters import after, before
 from apps.layers.models import LabelValue, Layer, PrintJob
 
 
@@ -9,10 +10,12 @@ class LayerFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Layer.Status.choices)
     anomalous = django_filters.BooleanFilter(field_name="current_score__anomalous")
     label = django_filters.ChoiceFilter(choices=[*LabelValue.choices, ("none", "Not labeled")], method="filter_label")
+    received_after = after("received_at", "received")
+    received_before = before("received_at", "received")
 
     class Meta:
         model = Layer
-        fields = ["machine", "job", "status", "anomalous", "label"]
+        fields = ["machine", "job", "status", "anomalous", "label", "received_after", "received_before"]
 
     def filter_label(self, queryset, name, value):
         return queryset.filter(label="" if value == "none" else value)

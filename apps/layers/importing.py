@@ -7,8 +7,12 @@ from pathlib import Path
 
 from apps.layers.imaging import ImageRejected, ImageTooLarge
 from apps.layers.models import Label, Layer
-from apps.layers.services import LayerConflict, label_submit, layer_ingest
+from apps.layers.services import JobEnded, LayerConflict, label_submit, layer_ingest
 from apps.machines.models import Machine
+
+
+class ImportFailed(Exception):
+    """One file that could not be imported, and why."""
 
 
 @dataclass
@@ -28,7 +32,7 @@ def layers_import(
     enqueue: bool,
     stats: ImportStats,
 ) -> Iterator[object]:
-    """Imports files[i] as layer i; yields once per file (an exception object if it failed)."""
+    """Imports files[i] as layer i; yields once per file (an ImportFailed if it failed)."""
     # One query up front, so a resumed import of 45k layers skips stored ones without a query each.
     stored = dict(
         Layer.objects.filter(machine=machine, job__job_id=job_id).values_list("index", "sha256")
@@ -44,9 +48,9 @@ def layers_import(
             continue
         try:
             result = layer_ingest(machine=machine, job_id=job_id, index=index, data=data, enqueue=enqueue)
-        except (ImageRejected, ImageTooLarge, LayerConflict) as error:
+        except (ImageRejected, ImageTooLarge, LayerConflict, JobEnded) as error:
             stats.failed += 1
-            yield type(error)(f"{path}: {error}")
+            yield ImportFailed(f"{path}: {error}")
             continue
         stats.created += int(result.created)
         stats.skipped += int(not result.created)

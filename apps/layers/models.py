@@ -22,6 +22,11 @@ class PrintJob(models.Model):
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     last_layer_at = models.DateTimeField(null=True, blank=True)
+    part_names = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='The parts as the printer named them: {"<part id>": "<name>"}; part k is value k in part images.',
+    )
 
     class Meta:
         ordering = ["-started_at"]

@@ -1,17 +1,23 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from apps.layers.models import LAYOUT_MAX_LENGTH, DefectKind, LabelValue, Layer, PrintJob
+from apps.layers.models import LAYOUT_MAX_LENGTH, DefectKind, LabelValue, Layer
+
+
+def job_id_field(**kwargs) -> serializers.RegexField:
+    """The printer's own job id, the same in layer uploads and the job lifecycle."""
+    return serializers.RegexField(
+        r"^[\w.\-:]+$",
+        max_length=200,
+        error_messages={"invalid": "Use letters, digits and . _ - : only."},
+        **kwargs,
+    )
 
 
 class LayerUploadInput(serializers.Serializer):
     # A FileField, not an ImageField: "not an image" must answer 415, not 400.
     image = serializers.FileField()
-    job = serializers.RegexField(
-        r"^[\w.\-:]+$",
-        max_length=200,
-        error_messages={"invalid": "Use letters, digits and . _ - : only."},
-    )
+    job = job_id_field()
     layer = serializers.IntegerField(min_value=0, max_value=10_000_000)
     captured_at = serializers.DateTimeField(required=False)
     layout = serializers.CharField(
@@ -161,16 +167,3 @@ class LabelOutput(serializers.Serializer):
     source = serializers.CharField()
     user = serializers.CharField(source="user.username", allow_null=True, default=None)
     created_at = serializers.DateTimeField()
-
-
-class JobOutput(serializers.ModelSerializer):
-    machine = serializers.CharField(source="machine.slug")
-    layer_count = serializers.IntegerField(read_only=True)
-    anomalous_count = serializers.IntegerField(read_only=True)
-
-    class Meta:
-        model = PrintJob
-        fields = [
-            "id", "machine", "job_id", "name", "status", "expected_layers", "started_at",
-            "finished_at", "last_layer_at", "layer_count", "anomalous_count",
-        ]

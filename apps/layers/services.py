@@ -22,6 +22,15 @@ class LayerConflict(Exception):
         self.layer = layer
 
 
+class JobEnded(Exception):
+    """The job was finished or aborted: it takes no new layers and no changes."""
+
+    def __init__(self, job: PrintJob, action: str = "takes no new layers") -> None:
+        when = job.finished_at.isoformat() if job.finished_at else "earlier"
+        super().__init__(f"Job {job.job_id!r} was {job.status} at {when} and {action}; start a new job id.")
+        self.job = job
+
+
 @dataclass(frozen=True)
 class IngestResult:
     layer: Layer
@@ -55,7 +64,8 @@ def layer_ingest(
     """Stores an uploaded layer image and queues it for scoring once the row is committed.
 
     A retry with identical bytes returns the stored layer unchanged (idempotent); different
-    bytes for the same slot raise LayerConflict. ImageRejected/ImageTooLarge come from checking.
+    bytes for the same slot raise LayerConflict, and a new layer for a finished or aborted job
+    JobEnded. ImageRejected/ImageTooLarge come from checking.
     """
     sha256 = hashlib.sha256(data).hexdigest()
     existing = _existing_layer(machine=machine, job_id=job_id, index=index)
@@ -65,6 +75,8 @@ def layer_ingest(
     try:
         with transaction.atomic():
             job, _ = PrintJob.objects.get_or_create(machine=machine, job_id=job_id)
+            if job.status != PrintJob.Status.RUNNING:
+                raise JobEnded(job)
             layer = Layer(
                 machine=machine,
                 job=job,

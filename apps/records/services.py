@@ -1,5 +1,6 @@
-"""Defect kinds of heatmap regions: features when a layer is scored, a per-machine classifier
-fitted lazily on the regions of layers labeled with a kind, and the likely kind of new regions."""
+"""Defect kinds of heatmap regions: their features, a per-machine classifier fitted lazily on the
+regions of layers labeled with a kind, and the likely kind of each region. Regions are described
+when first read (an alert's message, the layer page, the build record), never during scoring."""
 
 import logging
 from collections import Counter
@@ -17,13 +18,6 @@ from apps.scoring.models import LayerScore
 from ml.kinds import KindClassifier, region_features
 
 logger = logging.getLogger(__name__)
-
-
-def score_regions_describe_on_scored(*, layer_id: int, score_id: int) -> None:
-    """The after-scoring hook: a failure here is logged by on_scored and never undoes the score."""
-    score = LayerScore.objects.select_related("layer__machine").filter(pk=score_id).first()
-    if score is not None and score.regions:
-        score_regions_describe(score=score)
 
 
 def score_regions_describe(*, score: LayerScore) -> list[RegionKind]:

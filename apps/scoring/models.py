@@ -95,7 +95,10 @@ class LayerScore(models.Model):
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="scores")
     scorer = models.CharField(max_length=50)
     score = models.FloatField()
+    # What the layer was judged against: the trained threshold, followed to where the machine's
+    # recent layers lie (ml.drift). `anomalous` is the alert score (or score) above it.
     threshold = models.FloatField()
+    trained_threshold = models.FloatField(null=True, blank=True)
     anomalous = models.BooleanField()
     # Index of the model version's LayerGroup the layer was scored in; None for versions without groups.
     layer_group = models.PositiveSmallIntegerField(null=True, blank=True)

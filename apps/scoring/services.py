@@ -8,18 +8,20 @@ import numpy as np
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
+from apps.alerts.services import alert_rules_enqueue
 from apps.layers.imaging import read_image_array
 from apps.layers.models import Layer
-from apps.scoring import on_scored
 from apps.scoring.alert_channels import alert_channels_fields, alert_channels_prune
+from apps.scoring.history import drift_history, queued_before
 from apps.scoring.models import LayerScore, ModelVersion
 from apps.scoring.selectors import model_version_active
-from apps.scoring.verdicts import Verdict, images_judge
+from apps.scoring.verdicts import Verdict, images_judge, verdict_anomalous
 from ml.preprocess import preprocess
 
 logger = logging.getLogger(__name__)
 
 SCORABLE = (Layer.Status.QUEUED, Layer.Status.UNSCORED, Layer.Status.FAILED)
+BATCH = 64  # layers per model call; a backlog is scored in chunks of this many, in arrival order
 
 
 def no_model_reason(machine) -> str:
@@ -46,13 +48,23 @@ def _score_machine_layers(layers: list[Layer]) -> list[LayerScore]:
             status=Layer.Status.UNSCORED, error=no_model_reason(machine)
         )
         return []
+    requested = {lr.pk for lr in layers}
+    # Layers that arrived earlier and are still queued are scored first, in arrival order, so a
+    # layer's verdict is the same whether the worker keeps up or scores a backlog at once.
+    layers = sorted([*layers, *queued_before(machine_id=machine.pk, before=max(requested), exclude=requested)],
+                    key=lambda lr: lr.pk)
     done = {s.layer_id: s for s in LayerScore.objects.filter(model_version=version, layer__in=layers)}
     # Already scored by this version (a retried task): only make sure the layer points at it.
     results = [_layer_mark_scored(layer=lr, score=done[lr.pk]) for lr in layers if lr.pk in done]
+    todo = [lr for lr in layers if lr.pk not in done]
+    for start in range(0, len(todo), BATCH):
+        results.extend(_score_chunk(todo[start : start + BATCH], version))
+    return results
+
+
+def _score_chunk(layers: list[Layer], version: ModelVersion) -> list[LayerScore]:
     pending, arrays = [], []
     for layer in layers:
-        if layer.pk in done:
-            continue
         try:
             arrays.append(preprocess(read_image_array(layer.image)))
             pending.append(layer)
@@ -61,16 +73,20 @@ def _score_machine_layers(layers: list[Layer]) -> list[LayerScore]:
             Layer.objects.filter(pk=layer.pk).update(
                 status=Layer.Status.FAILED, error=f"Could not read the stored image: {error}"
             )
-    if pending:
-        images = np.stack(arrays)
-        verdicts = images_judge(version=version, images=images)
-        # In layer order, so that each layer's alert channels see the ones before it in the batch.
-        for i in sorted(range(len(pending)), key=lambda i: (pending[i].job_id, pending[i].index)):
-            layer, verdict = pending[i], verdicts[i]
-            channels = alert_channels_fields(layer=layer, version=version, verdict=verdict, image=images[i])
-            score = _layer_score_store(layer=layer, version=version, verdict=verdict, channels=channels)
-            alert_channels_prune(layer=layer, version=version)
-            results.append(_layer_mark_scored(layer=layer, score=score))
+    if not pending:
+        return []
+    images = np.stack(arrays)
+    keys = [lr.pk for lr in pending]
+    history = drift_history(version=version, before=max(keys), extra=len(keys))
+    verdicts = images_judge(version=version, images=images, history=history, keys=keys)
+    results = []
+    # In layer order, so that each layer's alert channels see the ones before it in the batch.
+    for i in sorted(range(len(pending)), key=lambda i: (pending[i].job_id, pending[i].index)):
+        layer, verdict = pending[i], verdicts[i]
+        channels = alert_channels_fields(layer=layer, version=version, verdict=verdict, image=images[i])
+        score = _layer_score_store(layer=layer, version=version, verdict=verdict, channels=channels)
+        alert_channels_prune(layer=layer, version=version)
+        results.append(_layer_mark_scored(layer=layer, score=score))
     return results
 
 
@@ -81,7 +97,9 @@ def _layer_score_store(*, layer: Layer, version: ModelVersion, verdict: Verdict,
         scorer=version.scorer,
         score=verdict.score,
         threshold=verdict.threshold,
-        anomalous=verdict.anomalous,
+        trained_threshold=verdict.trained_threshold,
+        # One verdict: what the alert rules judge (the alert score where channels gave one).
+        anomalous=verdict_anomalous(verdict=verdict, alert_score=channels.get("alert_score")),
         layer_group=verdict.group,
         regions=list(verdict.regions),
         **channels,
@@ -99,11 +117,22 @@ def _layer_score_store(*, layer: Layer, version: ModelVersion, verdict: Verdict,
     return row
 
 
+def layer_scored_handoff(*, layer_id: int) -> None:
+    """What follows a committed score: the alert rules judge the job's window ending at it.
+
+    Called after commit; a failure here must not undo the score (the sweeper and the next layer's
+    evaluation see the job again)."""
+    try:
+        alert_rules_enqueue(layer_id=layer_id)
+    except Exception:
+        logger.exception("Could not hand layer %s over to the alert rules", layer_id)
+
+
 def _layer_mark_scored(*, layer: Layer, score: LayerScore) -> LayerScore:
     with transaction.atomic():
         updated = Layer.objects.filter(pk=layer.pk).exclude(
             status=Layer.Status.SCORED, current_score=score
         ).update(status=Layer.Status.SCORED, current_score=score, error="")
         if updated:
-            transaction.on_commit(lambda: on_scored.send(layer_id=layer.pk, score_id=score.pk))
+            transaction.on_commit(lambda: layer_scored_handoff(layer_id=layer.pk))
     return score

@@ -25,6 +25,7 @@ from apps.scoring.selectors import defective_layers, training_layers
 from ml.artifacts import file_sha256
 from ml.calibration import calibrate, calibrate_f1_sweep, holdout_split, sample_runs
 from ml.calibration_set import calibration_set
+from ml.drift import DriftCalibration
 from ml.evaluation import evaluate
 from ml.groups import embed_layers
 from ml.scorers import DEFAULT_SCORER, Scorer, get_scorer_class
@@ -171,6 +172,11 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
             # Cross-validated: each layer's P(defective) comes from a head fitted without it.
             metrics.update(evaluate(fitted.cv_probabilities, head_labels, threshold).as_dict())
             metrics["calibration"] = {"method": method, "cross_validated": True}
+
+    # Where the calibration layers lay below the threshold, in robust SDs: scoring keeps the
+    # threshold as high above the machine's recent layers (ml.drift).
+    good_judged = good_scores if head is None else fitted.cv_probabilities[:n_real]
+    metrics["drift"] = DriftCalibration.fit(np.asarray(good_judged) / threshold, target_fpr=target_fpr).as_dict()
 
     good = [layers[i] for i in change_calibration_layer_ids(train_ids=train_ids, holdout_ids=holdout_ids)]
     change = change_calibrate(good=good, seed=seed)

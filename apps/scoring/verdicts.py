@@ -11,6 +11,7 @@ from apps.scoring import model_cache
 from apps.scoring.layer_groups import layer_groups_assign
 from apps.scoring.models import ModelVersion
 from apps.scoring.rendering import grayscale_png, heatmap_render
+from ml.drift import DriftCalibration
 from ml.groups import embed_layers
 from ml.regions import Region
 
@@ -29,12 +30,25 @@ class Verdict:
     # The share of heatmap pixels whose mean is the score; None where the score is not that
     # (the seed scorer, or a supervised head's probability).
     top_fraction: float | None
+    # The threshold calibrated at training, before it followed the machine's recent layers.
+    trained_threshold: float | None = None
 
 
-def images_judge(*, version: ModelVersion, images: np.ndarray, features: np.ndarray | None = None) -> list[Verdict]:
+def images_judge(
+    *,
+    version: ModelVersion,
+    images: np.ndarray,
+    features: np.ndarray | None = None,
+    history: list[tuple[int, float]] | None = None,
+    keys: list[int] | None = None,
+) -> list[Verdict]:
     """Score (n, 256, 256) images with the version's scorer, its head if it has one, and its groups.
 
     `features` are the scorer's bottleneck features of `images`, for a caller that has them already.
+    `history`: (arrival key, ratio of score over trained threshold) of the machine's layers judged
+    before, and `keys` the images' arrival keys. Given, each layer's threshold follows the drift of
+    the layers that arrived before it (ml.drift), those among `images` included; omitted, the
+    trained threshold stands (the Analyze page, which judges one image out of any sequence).
     """
     scorer = model_cache.scorer_for(version)
     result = scorer.score(images)
@@ -47,11 +61,15 @@ def images_judge(*, version: ModelVersion, images: np.ndarray, features: np.ndar
         features = scorer.features(images)
     scores = result.scores if head is None else head.predict(result, features)
     top_fraction = scorer.score_top_fraction() if head is None else None
+    trained = [group_threshold if head is None else head.threshold for _, group_threshold in grouped]
+    ratios = [float(score) / t if t else float("inf") for score, t in zip(scores, trained, strict=True)]
+    drift = DriftCalibration.from_dict((version.metrics or {}).get("drift"))
+    follow = [1.0] * len(ratios) if drift is None or history is None else drift.judge(ratios, keys, history)
     verdicts = []
     for i, (group, group_threshold) in enumerate(grouped):
-        # Drawn against the threshold this layer's group was judged by, so 1.0 means "at it".
-        heatmap, regions = heatmap_render(result.heatmaps[i], scorer=scorer, threshold=group_threshold)
-        threshold = group_threshold if head is None else head.threshold
+        threshold = trained[i] * follow[i]
+        # Drawn against the threshold this layer was judged by, so 1.0 means "at it".
+        heatmap, regions = heatmap_render(result.heatmaps[i], scorer=scorer, threshold=group_threshold * follow[i])
         verdicts.append(
             Verdict(
                 score=float(scores[i]),
@@ -64,6 +82,14 @@ def images_judge(*, version: ModelVersion, images: np.ndarray, features: np.ndar
                 heatmap_values=result.heatmaps[i],
                 embedding=embeddings[i],
                 top_fraction=top_fraction,
+                trained_threshold=float(trained[i]),
             )
         )
     return verdicts
+
+
+def verdict_anomalous(*, verdict: Verdict, alert_score: float | None) -> bool:
+    """The layer's one verdict: the score the alert rules judge (its alert score where the alert
+    channels gave one, else the score) above the threshold it was judged against."""
+    judged = verdict.score if alert_score is None else alert_score
+    return bool(verdict.threshold and judged > verdict.threshold)

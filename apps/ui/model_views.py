@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.machines.models import Machine
+from apps.scoring.false_positives import false_positive_rates
 from apps.scoring.models import ModelVersion
 from apps.scoring.selectors import model_versions_for
 from apps.scoring.training import model_version_activate, model_version_rollback
@@ -18,7 +19,10 @@ from apps.ui.services import model_version_retrain
 def machine_models(request, slug: str):
     machine = get_object_or_404(Machine, slug=slug)
     versions = list(model_versions_for(machine=machine).prefetch_related("layer_groups"))
-    return render(request, "ui/models.html", {"machine": machine, "versions": versions})
+    active = next((v for v in versions if v.status == ModelVersion.Status.ACTIVE), None)
+    rates = false_positive_rates(version=active) if active else None
+    return render(request, "ui/models.html", {"machine": machine, "versions": versions, "active": active,
+                                              "rates": rates})
 
 
 @login_required

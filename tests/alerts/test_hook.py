@@ -1,24 +1,32 @@
 import pytest
 
 from apps.alerts.models import Alert, AlertRule, Delivery, NotificationChannel
-from apps.alerts.services import alert_rules_enqueue
-from apps.scoring import on_scored
+from apps.scoring.services import layer_scored_handoff
 from config.celery import app as celery_app
 from tests.alerts.conftest import scored_job
+from tests.worker import wait_until
 
 pytestmark = pytest.mark.django_db
 
 
-def test_it_subscribes_to_the_after_scoring_hook():
-    assert alert_rules_enqueue in on_scored._subscribers
-
-
-def test_it_evaluates_the_rules_after_a_layer_is_scored(printer, eager_tasks, django_capture_on_commit_callbacks):
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_it_hands_a_scored_layer_to_the_alert_rules_on_the_worker(printer, celery_worker_process):
     AlertRule.objects.create(machine=printer.machine, warmup_layers=0)
     layers = scored_job(printer.machine, [0.5] * 4 + [3.0] * 3)
-    with django_capture_on_commit_callbacks(execute=True):
-        on_scored.send(layer_id=layers[-1].pk, score_id=layers[-1].current_score_id)
+    layer_scored_handoff(layer_id=layers[-1].pk)
+    wait_until(lambda: Alert.objects.exists(), worker=celery_worker_process)
     assert Alert.objects.get().severity == "critical"
+
+
+def test_it_keeps_the_score_when_the_hand_off_to_the_alert_rules_fails(printer, monkeypatch, caplog):
+    def broker_down(**kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr("apps.scoring.services.alert_rules_enqueue", broker_down)
+    layers = scored_job(printer.machine, [3.0])
+    layer_scored_handoff(layer_id=layers[0].pk)
+    assert "alert rules" in caplog.text and not Alert.objects.exists()
 
 
 @pytest.mark.parametrize("task", ["workers.alerts.evaluate_alert_rules", "workers.alerts.deliver_notification"])

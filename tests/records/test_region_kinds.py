@@ -7,7 +7,6 @@ from apps.alerts.services import alert_rules_evaluate
 from apps.layers.services import label_submit
 from apps.records.models import KindModel, RegionKind
 from apps.records.services import kind_model_refresh, score_regions_describe
-from apps.scoring import on_scored
 from tests.records.helpers import synthetic_layer_add
 
 pytestmark = pytest.mark.django_db
@@ -57,11 +56,12 @@ def test_it_fits_again_when_a_label_changes(machine, version, trained, operator)
     assert kind_model_refresh(machine=machine).counts == {"streak": 7, "short_feed": 6}
 
 
-def test_it_describes_regions_after_scoring(machine, version, trained):
+def test_it_describes_each_region_once(machine, version, trained):
     layer = synthetic_layer_add(machine, version, kind="streak", index=0, job="new", sample=902)
-    on_scored.send(layer_id=layer.pk, score_id=layer.current_score_id)
-    assert RegionKind.objects.filter(score=layer.current_score).exclude(kind="").count() == len(
-        layer.current_score.regions)
+    first = score_regions_describe(score=layer.current_score)
+    again = score_regions_describe(score=layer.current_score)
+    assert [row.pk for row in again] == [row.pk for row in first]
+    assert RegionKind.objects.filter(score=layer.current_score).count() == len(layer.current_score.regions)
 
 
 def test_it_puts_the_likely_kind_in_the_alert_message(machine, version, trained):

@@ -69,8 +69,10 @@ def test_it_scores_change_once_the_layout_has_enough_previous_layers_and_new_gra
 def test_a_faint_spot_alerts_through_the_change_channel_while_it_lasts_and_not_once_it_is_gone(watched):
     scores = job(watched, n=CLEAN_AGAIN + 2, spotted_from=SPOTTED_FROM, spotted_until=SPOTTED_UNTIL, evaluate=True)
     before, spotted = scores[:SPOTTED_FROM], scores[SPOTTED_FROM:SPOTTED_UNTIL]
-    assert all(not s.anomalous for s in scores)  # the per-layer threshold is out of reach here
+    assert all(s.score < s.threshold for s in scores)  # the per-layer score alone is out of reach here
     assert all(s.alert_channel == CHANGE and s.alert_score > s.threshold for s in spotted)
+    # One verdict: the layer is anomalous exactly where the alert rules see it above threshold.
+    assert [s.anomalous for s in scores] == [s.alert_score > s.threshold for s in scores]
     assert all(s.alert_score < s.threshold for s in before)
     # The spotted layers are not references for the ones after them: clean powder is no change.
     assert all(s.alert_score < s.threshold for s in scores[CLEAN_AGAIN:])

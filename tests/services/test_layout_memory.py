@@ -122,7 +122,9 @@ def test_a_part_the_model_never_learned_does_not_raise_a_critical_alert_on_every
     version.save(update_fields=["threshold"])
     layers = [ingest(printer.machine, i, array) for i in range(20)]
     scores = scored(layers)
-    assert all(s.anomalous for s in scores)
+    assert all(s.score > s.threshold for s in scores)
+    # One verdict: the layers after the layout's first are judged by what layout memory leaves.
+    assert [s.anomalous for s in scores] == [(s.alert_score or s.score) > s.threshold for s in scores]
     for layer in layers:
         alert_rules_evaluate(layer_id=layer.pk)
     assert not Alert.objects.filter(severity=Severity.CRITICAL).exists()

@@ -8,6 +8,9 @@ import urllib.request
 
 from django.core.management.base import BaseCommand, CommandError
 
+# How long a process has to finish what it is doing (a scoring batch) once told to stop.
+STOP_GRACE_SECONDS = 15
+
 
 def _wait_for(url: str, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
@@ -20,6 +23,32 @@ def _wait_for(url: str, seconds: float) -> bool:
     return False
 
 
+def _start(command: list[str]) -> subprocess.Popen:
+    # Its own process group: the terminal's Ctrl-C reaches this supervisor alone, which then stops
+    # every process itself, rather than each one dying mid-start with a traceback of its own.
+    return subprocess.Popen(command, process_group=0)
+
+
+def _stop_all(processes: dict[str, subprocess.Popen]) -> None:
+    """SIGTERM to each process still running (warm shutdown for Celery); SIGKILL after the grace or a second Ctrl-C."""
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    try:
+        for process in processes.values():
+            try:
+                process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+    except KeyboardInterrupt:
+        pass  # a second Ctrl-C: stop waiting
+    for process in processes.values():
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 class Command(BaseCommand):
     help = "Runs the demo: web server on :8000, a scoring worker process and three simulated printers."
 
@@ -29,6 +58,9 @@ class Command(BaseCommand):
         parser.add_argument("--duration", type=float, default=0, help="Stop after this many seconds (0: never).")
 
     def handle(self, *args, port: int, interval: float, duration: float, **options):
+        # A closed terminal or `kill` stops the demo as Ctrl-C does: with every process it started.
+        for name in ("SIGTERM", "SIGHUP"):
+            signal.signal(getattr(signal, name), signal.default_int_handler)
         python = sys.executable
         url = f"http://127.0.0.1:{port}"
         commands = {
@@ -36,12 +68,14 @@ class Command(BaseCommand):
             "worker": [python, "-m", "celery", "-A", "config", "worker", "-Q", "scoring,training,default",
                        "-P", "solo", "--prefetch-multiplier", "64", "-l", "warning"],
         }
-        processes = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
+        processes: dict[str, subprocess.Popen] = {}
         interrupted = False
         try:
+            for name, command in commands.items():
+                processes[name] = _start(command)
             if not _wait_for(f"{url}/accounts/login/", 60):
                 raise CommandError("The web server did not come up; its log above says why.")
-            processes["printers"] = subprocess.Popen(
+            processes["printers"] = _start(
                 [python, "manage.py", "simulate_printers", "--url", url, "--interval", str(interval)]
             )
             self.stdout.write(self.style.SUCCESS(f"\nlayerwatch is running: open {url}/ (Ctrl-C stops everything)\n"))
@@ -51,19 +85,14 @@ class Command(BaseCommand):
                     break
                 time.sleep(1)
         except KeyboardInterrupt:
-            interrupted = True  # Ctrl-C reaches every process: none stopped on its own
+            interrupted = True
         finally:
             # Whatever stopped on its own, before the others were told to: a worker that died
             # leaves layers unscored while the printers go on, so the demo must not look fine.
             stopped = {name: p.returncode for name, p in processes.items() if p.poll() is not None}
-            for process in processes.values():
-                if process.poll() is None:
-                    process.send_signal(signal.SIGTERM)
-            for process in processes.values():
-                try:
-                    process.wait(15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-        if stopped and not interrupted:
+            _stop_all(processes)
+        if interrupted:
+            self.stdout.write("\nlayerwatch stopped.")
+        elif stopped:
             which = ", ".join(f"the {name} (exit code {code})" for name, code in stopped.items())
             raise CommandError(f"{which} stopped, and the demo with it; the log above says why.")

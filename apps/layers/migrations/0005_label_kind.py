@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('layers', '0003_layer_layout'),
+        ('layers', '0004_printjob_part_names'),
     ]
 
     operations = [

@@ -1,0 +1,5 @@
+import sys
+
+from apps.uploader.cli import main
+
+sys.exit(main())
