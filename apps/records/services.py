@@ -115,6 +115,9 @@ def job_layers_likely_kind(*, job_id: int, indexes) -> str:
         Layer.objects.filter(job_id=job_id, index__in=list(indexes)).select_related("current_score", "machine")
     )
     try:
+        # Without a classifier there is no kind to name: the regions' files are not even read.
+        if not layers or kind_model_refresh(machine=layers[0].machine) is None:
+            return ""
         described = layers_regions_describe(layers=layers)
     except Exception:
         logger.exception("Could not describe the regions of job %s", job_id)

@@ -88,3 +88,11 @@ def test_it_keeps_the_layer_page_when_the_heatmap_file_is_gone(client, operator,
     client.login(username="olivia", password="shift-password")
     response = client.get(f"/layers/{layer.pk}/")
     assert response.status_code == 200 and b"region-kind" not in response.content
+
+
+def test_it_reads_no_region_for_an_alert_where_the_machine_has_no_classifier(machine, version):
+    from apps.records.services import job_layers_likely_kind
+
+    layer = synthetic_layer_add(machine, version, kind="streak", index=0, job="plain", sample=905)
+    assert job_layers_likely_kind(job_id=layer.job_id, indexes=[0]) == ""
+    assert not RegionKind.objects.exists()
