@@ -18,3 +18,4 @@ def test_it_labels_a_layer_defective_with_the_kind_picked(page, live_server, mac
     assert page.locator("#current-label").inner_text() == "defective"
     assert "defective (pit) · olivia" in page.locator("ul.history").inner_text()
     assert Label.objects.get(layer=layer).kind == "pit"
+    page.wait_for_load_state("networkidle")  # no request still in the server when the tables are emptied

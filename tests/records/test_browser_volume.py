@@ -28,6 +28,7 @@ def test_it_draws_the_volume_and_opens_the_layer_clicked(page, live_server, mach
     page.wait_for_url(f"{live_server.url}/layers/{layers[6].pk}/")
     assert page.locator("h1").inner_text() == "Layer 6"
     assert outside == []  # Plotly came from the app itself
+    page.wait_for_load_state("networkidle")  # no request still in the server when the tables are emptied
 
 
 def test_it_shows_the_record_with_its_images_loaded(page, live_server, machine, fake_version):  # noqa: F811
@@ -38,3 +39,4 @@ def test_it_shows_the_record_with_its_images_loaded(page, live_server, machine, 
     sizes = page.eval_on_selector_all("[data-testid=anomalous-layer] img", "(all) => all.map((i) => i.naturalWidth)")
     assert len(sizes) == 2 and all(width > 0 for width in sizes)
     shoot(page, "build-record")
+    page.wait_for_load_state("networkidle")
