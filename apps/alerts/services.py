@@ -16,6 +16,7 @@ from apps.alerts.selectors import (
 from apps.layers.models import Label, LabelValue, Layer, PrintJob
 from apps.layers.services import layers_label_bulk
 from apps.queueing import task_send
+from apps.records.services import job_layers_likely_kind
 
 FEEDBACK_LABELS = {
     Alert.Outcome.FALSE_ALARM: LabelValue.GOOD,
@@ -77,12 +78,17 @@ def alert_rules_evaluate(*, layer_id: int) -> Alert | None:
 
 def _reason(*, verdict, job: PrintJob) -> str:
     """The rule that fired and, where layers of the alert lost powder, how much: an operator reading
-    the notification then knows to look for a short feed."""
+    the notification then knows to look for a short feed. Then the regions' likely defect kind."""
+    reason = verdict.reason
     lost = job_powder_lost(job=job, indexes=verdict.layer_indexes)
-    if not lost:
-        return verdict.reason
-    index, share = max(lost, key=lambda row: row[1])
-    return f"{verdict.reason}; powder gone from {share:.0%} of the bed on layer {index}, as after a short feed"
+    if lost:
+        index, share = max(lost, key=lambda row: row[1])
+        reason = f"{reason}; powder gone from {share:.0%} of the bed on layer {index}, as after a short feed"
+    # The kind the machine's labeled regions suggest, where it has enough of them.
+    kind = job_layers_likely_kind(job_id=job.pk, indexes=verdict.layer_indexes)
+    if kind:
+        reason = f"{reason}; {kind}"
+    return reason[: Alert._meta.get_field("reason").max_length]
 
 
 def _alert_absorb(*, alert: Alert, verdict, newest: int, layers: list[Layer]) -> Alert:

@@ -152,5 +152,7 @@ class LayerLabelApi(APIView):
             raise Http404
         form = LabelInput(data=request.data)
         form.is_valid(raise_exception=True)
-        label = label_submit(layer=layer, value=form.validated_data["label"], user=request.user)
+        label = label_submit(
+            layer=layer, value=form.validated_data["label"], kind=form.validated_data.get("kind", ""), user=request.user
+        )
         return Response(LabelOutput(label).data, status=status.HTTP_201_CREATED)

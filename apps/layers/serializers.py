@@ -1,7 +1,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from apps.layers.models import LAYOUT_MAX_LENGTH, LabelValue, Layer
+from apps.layers.models import LAYOUT_MAX_LENGTH, DefectKind, LabelValue, Layer
 
 
 def job_id_field(**kwargs) -> serializers.RegexField:
@@ -146,12 +146,24 @@ class LayerOutput(serializers.Serializer):
 
 class LabelInput(serializers.Serializer):
     label = serializers.ChoiceField(choices=LabelValue.choices)
+    kind = serializers.ChoiceField(
+        choices=DefectKind.choices,
+        required=False,
+        allow_blank=True,
+        help_text="Optional, with a defective label: what the defect is (a scratch counts as a streak).",
+    )
+
+    def validate(self, data):
+        if data.get("kind") and data["label"] != LabelValue.DEFECTIVE:
+            raise serializers.ValidationError({"kind": "Only a defective label takes a defect kind."})
+        return data
 
 
 class LabelOutput(serializers.Serializer):
     id = serializers.IntegerField()
     layer = serializers.IntegerField(source="layer_id")
     label = serializers.CharField(source="value")
+    kind = serializers.CharField(allow_blank=True)
     source = serializers.CharField()
     user = serializers.CharField(source="user.username", allow_null=True, default=None)
     created_at = serializers.DateTimeField()

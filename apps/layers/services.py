@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.layers.imaging import image_inspect
-from apps.layers.models import Label, LabelValue, Layer, PrintJob
+from apps.layers.models import DefectKind, Label, LabelValue, Layer, PrintJob
 from apps.machines.models import Machine
 from apps.queueing import task_send
 
@@ -109,11 +109,15 @@ def layer_enqueue_scoring_on_commit(*, layer_id: int) -> None:
 
 @transaction.atomic
 def label_submit(
-    *, layer: Layer, value: str, user=None, source: str = Label.Source.OPERATOR
+    *, layer: Layer, value: str, user=None, source: str = Label.Source.OPERATOR, kind: str = ""
 ) -> Label:
     if value not in LabelValue.values:
         raise ValueError(f"Unknown label {value!r}; use one of {', '.join(LabelValue.values)}.")
-    label = Label.objects.create(layer=layer, value=value, user=user, source=source)
+    if kind and kind not in DefectKind.values:
+        raise ValueError(f"Unknown defect kind {kind!r}; use one of {', '.join(DefectKind.values)}.")
+    if kind and value != LabelValue.DEFECTIVE:
+        raise ValueError("Only a defective label takes a defect kind.")
+    label = Label.objects.create(layer=layer, value=value, user=user, source=source, kind=kind)
     Layer.objects.filter(pk=layer.pk).update(label=value)
     layer.label = value
     return label

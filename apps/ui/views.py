@@ -7,10 +7,11 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from apps.layers.imaging import ImageRejected, ImageTooLarge, read_image_array
-from apps.layers.models import Layer, PrintJob
+from apps.layers.models import DefectKind, Layer, PrintJob
 from apps.layers.selectors import job_list, layer_get, layer_list
 from apps.machines.models import Machine
 from apps.monitoring.selectors import watch_status
+from apps.records.services import score_regions_describe_or_none
 from apps.scoring.models import ModelVersion
 from apps.scoring.selectors import model_version_active
 from apps.ui.analysis import data_uri, features_grid_png, images_analyze
@@ -90,6 +91,8 @@ def layer_detail(request, layer_id: int):
         "labels": layer.labels.select_related("user")[:20],
         "strip": strip,
         "active": model_version_active(machine=layer.machine),
+        "defect_kinds": DefectKind.choices,
+        "region_kinds": [row for row in score_regions_describe_or_none(score=score) if row.kind],
     }
     return render(request, "ui/layer_detail.html", context)
 

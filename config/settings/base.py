@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "apps.demo",
     "apps.alerts",
     "apps.monitoring",
+    "apps.records",
 ]
 
 MIDDLEWARE = [
@@ -149,6 +150,11 @@ LAYERWATCH_BACKLOG_AFTER_SECONDS = float(os.environ.get("LAYERWATCH_BACKLOG_AFTE
 # How often the beat task looks at the three conditions.
 LAYERWATCH_WATCH_INTERVAL_SECONDS = float(os.environ.get("LAYERWATCH_WATCH_INTERVAL_SECONDS", 30))
 
+# Defect kinds: a machine's regions get a likely kind once this many labeled regions of each of
+# at least this many kinds exist (apps.records.services.kind_model_refresh).
+LAYERWATCH_KIND_MIN_REGIONS = int(os.environ.get("LAYERWATCH_KIND_MIN_REGIONS", 5))
+LAYERWATCH_KIND_MIN_KINDS = int(os.environ.get("LAYERWATCH_KIND_MIN_KINDS", 2))
+
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -175,4 +181,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "INFO"},
+    # WeasyPrint logs each step of every PDF at INFO; its warnings still show.
+    "loggers": {"weasyprint": {"level": "WARNING"}},
 }
