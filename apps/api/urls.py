@@ -16,6 +16,7 @@ from apps.layers.apis import (
     LayerListCreateApi,
 )
 from apps.machines.apis import MachineGroupsApi, MachineListApi
+from apps.parts.apis import JobPartsApi
 
 app_name = "api"
 
@@ -23,6 +24,7 @@ urlpatterns = [
     path("machines/", MachineListApi.as_view(), name="machine-list"),
     path("machines/<slug:slug>/groups/", MachineGroupsApi.as_view(), name="machine-groups"),
     path("jobs/", JobListApi.as_view(), name="job-list"),
+    path("jobs/<int:job_id>/parts/", JobPartsApi.as_view(), name="job-parts"),
     path("layers/", LayerListCreateApi.as_view(), name="layer-list"),
     path("layers/<int:layer_id>/", LayerDetailApi.as_view(), name="layer-detail"),
     path("layers/<int:layer_id>/image/", LayerFileApi.as_view(kind="image"), name="layer-image"),

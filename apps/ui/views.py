@@ -10,6 +10,7 @@ from apps.layers.imaging import ImageRejected, ImageTooLarge, read_image_array
 from apps.layers.models import Layer, PrintJob
 from apps.layers.selectors import job_list, layer_get, layer_list
 from apps.machines.models import Machine
+from apps.parts.selectors import job_part_summaries
 from apps.scoring.models import ModelVersion
 from apps.scoring.selectors import model_version_active
 from apps.ui.analysis import data_uri, features_grid_png, images_analyze
@@ -57,6 +58,7 @@ def job_detail(request, job_id: int):
     layers = layer_list().filter(job=job).order_by("index")
     page = Paginator(layers, 60).get_page(request.GET.get("page"))
     context = {"job": job, "page": page, "chart": timeline_svg(job_timeline(job=job))}
+    context["part_summaries"] = job_part_summaries(job=job)
     return render(request, "ui/job_detail.html", context)
 
 
