@@ -25,7 +25,10 @@ def test_it_keeps_an_8_bit_label_image_with_each_parts_box(printer_client):
     assert response.status_code == 202, response.json()
     parts = LayerParts.objects.get(layer_id=response.json()["id"])
     assert not parts.estimated and parts.labels.name.endswith(".png")
-    assert parts.extents == {"1": {"bbox": [10, 20, 50, 60], "area": 1600}, "2": {"bbox": [80, 20, 120, 60], "area": 1600}}
+    assert parts.extents == {
+        "1": {"bbox": [10, 20, 50, 60], "area": 1600},
+        "2": {"bbox": [80, 20, 120, 60], "area": 1600},
+    }
     frame = frame_unpack(parts.frame)
     assert frame.shape == (256, 256) and frame[80, 60] == 1 and frame[80, 200] == 2 and frame[200, 128] == 0
 
