@@ -129,6 +129,8 @@ def job_part_summaries(*, job: PrintJob) -> list[PartSummary]:
     rows = list(
         LayerParts.objects.filter(layer__job=job).select_related("layer", "layer__current_score")
     )
+    if not rows:
+        return []
     estimated = not any(not r.estimated for r in rows)
     rows = [r for r in rows if r.estimated == estimated]
     tallies: dict[int, _Tally] = defaultdict(_Tally)

@@ -110,3 +110,13 @@ def test_it_shows_the_rule_to_operators_but_refuses_their_changes(operator_clien
     form = {"review_anomalous_layers": 1, "fail_anomalous_layers": 9, "fail_region_px": 10}
     assert operator_client.post(RULE_URL, form).status_code == 403
     assert part_verdict_rule().fail_anomalous_layers == 3
+
+
+def test_it_reads_a_jobs_parts_in_a_fixed_number_of_queries(add_layer, django_assert_max_num_queries):
+    from apps.parts.selectors import job_part_summaries
+
+    for index in range(8):
+        add_layer(index, labels=two_parts(), regions=[ON_PART_2])
+    job = add_layer(8, labels=two_parts(), regions=[]).job
+    with django_assert_max_num_queries(4):  # parts with layers and scores, alerts, the rule; no label kinds
+        assert len(job_part_summaries(job=job)) == 2
