@@ -21,12 +21,33 @@ POLY_DEGREE = 4  # the lighting: a gradient times a vignette
 SAME_PART_IOU = 0.4  # overlap with a known part's latest footprint that makes a region that part
 
 
-def _design(shape: tuple[int, int], step: int) -> tuple[np.ndarray, np.ndarray]:
-    height, width = shape
-    yy, xx = np.mgrid[0:height:step, 0:width:step].astype(np.float64)
-    yy, xx = yy / height * 2 - 1, xx / width * 2 - 1
-    terms = [xx**i * yy**j for i in range(POLY_DEGREE + 1) for j in range(POLY_DEGREE + 1 - i)]
-    return np.stack([t.ravel() for t in terms], axis=1), np.array(terms)
+_TERMS = [(i, j) for i in range(POLY_DEGREE + 1) for j in range(POLY_DEGREE + 1 - i)]  # x^i y^j
+
+
+def _powers(n: int, step: int = 1) -> np.ndarray:
+    """Powers 0..POLY_DEGREE of pixel coordinates scaled to [-1, 1]: (len, POLY_DEGREE + 1)."""
+    axis = np.arange(0, n, step, dtype=np.float64) / n * 2 - 1
+    return axis[:, np.newaxis] ** np.arange(POLY_DEGREE + 1)
+
+
+def _design(shape: tuple[int, int], step: int) -> np.ndarray:
+    """One row per sampled pixel (row-major), one column per term of the lighting polynomial."""
+    ys, xs = _powers(shape[0], step), _powers(shape[1], step)
+    return np.stack([np.outer(ys[:, j], xs[:, i]).ravel() for i, j in _TERMS], axis=1)
+
+
+def _evaluate(coef: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The polynomial at every pixel, separably: rows' powers × coefficients × columns' powers."""
+    grid = np.zeros((POLY_DEGREE + 1, POLY_DEGREE + 1))
+    for c, (i, j) in zip(coef, _TERMS, strict=True):
+        grid[j, i] = c
+    return np.einsum("yj,ji,xi->yx", _powers(shape[0]), grid, _powers(shape[1]), optimize=True)
+
+
+def _least_squares(design: np.ndarray, values: np.ndarray) -> np.ndarray:
+    # Normal equations with einsum: a few thousand rows, and no BLAS threads to wait on.
+    gram = np.einsum("ni,nj->ij", design, design)
+    return np.linalg.solve(gram + 1e-9 * np.eye(len(gram)), np.einsum("ni,n->i", design, values))
 
 
 def _bed(image: np.ndarray) -> np.ndarray:
@@ -40,19 +61,18 @@ def _bed(image: np.ndarray) -> np.ndarray:
 def _background(image: np.ndarray, bed: np.ndarray) -> tuple[np.ndarray, float]:
     """The powder's smooth lighting, fitted robustly on the bed, and the spread of powder around it."""
     step = 4
-    design, _ = _design(image.shape, step)
+    design = _design(image.shape, step)
     samples = image[::step, ::step].ravel()
     on_bed = bed[::step, ::step].ravel()
     # Start from the middle of the bed's grey levels: parts are brighter than powder.
     low, high = np.percentile(samples[on_bed], [10, 60])
     keep = on_bed & (samples >= low) & (samples <= high)
     for _ in range(8):  # fit the powder, drop what is not powder (parts, rails), fit again
-        coef, *_ = np.linalg.lstsq(design[keep], samples[keep], rcond=None)
+        coef = _least_squares(design[keep], samples[keep])
         residual = samples - design @ coef
         spread = 1.4826 * float(np.median(np.abs(residual[keep] - np.median(residual[keep])))) + 1e-6
         keep = on_bed & (np.abs(residual) < 2.5 * spread)
-    _, terms = _design(image.shape, 1)
-    return np.tensordot(coef, terms, axes=1), spread
+    return _evaluate(coef, image.shape), spread
 
 
 def fused_mask(frame: np.ndarray) -> np.ndarray:
