@@ -91,7 +91,7 @@ def fused_mask(frame: np.ndarray) -> np.ndarray:
     # finer smoothing then places it, within reach of what the coarse one found.
     level = 0.5 * float(np.median(coarse[found]))
     fine = np.where(bed, ndimage.gaussian_filter(grey, SMOOTHING) - background, 0.0)
-    mask = (coarse > level) | (ndimage.binary_dilation(coarse > level, iterations=3) & (fine > level))
+    mask = ndimage.binary_dilation(coarse > level, iterations=3) & (fine > level)
     mask = ndimage.binary_opening(mask, iterations=1)
     labels, count = ndimage.label(mask)
     if count == 0:
