@@ -75,3 +75,28 @@ def test_it_estimates_parts_after_scoring_in_the_worker(live_server, celery_work
     wait_until(lambda: LayerParts.objects.filter(layer__job__job_id="live").count() == 3, worker=celery_worker_process)
     job = Layer.objects.filter(job__job_id="live").first().job
     assert {s.part_id for s in job_part_summaries(job=job)} == {1, 2}
+
+
+@pytest.mark.django_db
+def test_it_queues_an_estimate_after_scoring_only_for_layers_without_sent_labels(
+    printer, django_capture_on_commit_callbacks
+):
+    import json
+
+    import redis
+    from django.conf import settings
+
+    from apps.parts.services import layer_parts_estimate_enqueue
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.delete("default")
+    sent = layer_ingest(machine=printer.machine, job_id="q", index=0, data=png_bytes(JOB[0].image[:128, :128]),
+                        parts=labels_png(two_parts()), enqueue=False).layer
+    bare = ingest(printer.machine, JOB[:1], job="q2")[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        layer_parts_estimate_enqueue(layer_id=sent.pk, score_id=0)
+    assert broker.llen("default") == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        layer_parts_estimate_enqueue(layer_id=bare.pk, score_id=0)
+    (message,) = broker.lpop("default", 10)
+    assert json.loads(message)["headers"]["task"] == "workers.parts.estimate_layer_parts"
