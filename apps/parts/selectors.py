@@ -8,6 +8,7 @@ show at once and scoring itself never waits on parts.
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import numpy as np
 from django.conf import settings
 
 from apps.alerts.models import Alert
@@ -185,3 +186,22 @@ def job_part_summaries(*, job: PrintJob) -> list[PartSummary]:
             )
         )
     return summaries
+
+
+def job_layer_part_extents(*, job: PrintJob) -> dict[int, dict[int, dict]]:
+    """Per layer index, each part's box and area in image pixels ({"bbox": [x0, y0, x1, y1],
+    "area": n}), as the parts summaries count them (sent labels, else estimated ones): what a
+    build-volume view stacks. One query, no images read."""
+    rows = list(LayerParts.objects.filter(layer__job=job).values_list("layer__index", "estimated", "extents"))
+    estimated = not any(not e for _, e, _ in rows)
+    return {
+        index: {int(k): v for k, v in extents.items()}
+        for index, was_estimated, extents in sorted(rows, key=lambda r: r[0])
+        if was_estimated == estimated
+    }
+
+
+def layer_part_frame(*, layer: Layer) -> np.ndarray | None:
+    """The layer's part labels on the 256x256 model frame (uint16, 0 for powder), or None."""
+    data = LayerParts.objects.filter(layer=layer).values_list("frame", flat=True).first()
+    return None if data is None else frame_unpack(data)

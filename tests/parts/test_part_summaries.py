@@ -88,3 +88,15 @@ def test_it_lists_the_alerts_over_a_parts_anomalous_layers(add_layer, printer):
 
 def test_it_has_no_parts_for_a_job_without_labels_or_estimates(add_layer):
     assert job_part_summaries(job=add_layer(0, regions=[ON_PART_1]).job) == []
+
+
+def test_it_gives_each_layers_part_boxes_and_model_frame_labels(add_layer):
+    from apps.parts.selectors import job_layer_part_extents, layer_part_frame
+
+    first = add_layer(0, labels=two_parts())
+    bare = add_layer(1)
+    extents = job_layer_part_extents(job=first.job)
+    assert list(extents) == [0] and extents[0][2] == {"bbox": [80, 20, 120, 60], "area": 1600}
+    frame = layer_part_frame(layer=first)
+    assert frame.shape == (256, 256) and frame[80, 60] == 1
+    assert layer_part_frame(layer=bare) is None
