@@ -45,8 +45,9 @@ class _Tally:
 
 
 def part_verdict_rule() -> PartVerdictRule:
-    """The rule that applies: the first one (a data migration creates it)."""
-    return PartVerdictRule.objects.order_by("pk").first() or PartVerdictRule.objects.create()
+    """The rule that applies: the first one (a data migration creates it; saving the defaults
+    creates it again if it was deleted)."""
+    return PartVerdictRule.objects.order_by("pk").first() or PartVerdictRule()  # the defaults, unsaved
 
 
 def part_verdict(*, rule: PartVerdictRule, anomalous_layers: int, largest_region_px: int, kinds: list[str]) -> str:

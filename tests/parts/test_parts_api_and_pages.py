@@ -120,3 +120,11 @@ def test_it_reads_a_jobs_parts_in_a_fixed_number_of_queries(add_layer, django_as
     job = add_layer(8, labels=two_parts(), regions=[]).job
     with django_assert_max_num_queries(4):  # parts with layers and scores, alerts, the rule; no label kinds
         assert len(job_part_summaries(job=job)) == 2
+
+
+def test_it_judges_by_the_default_rule_and_saves_it_again_if_the_rule_was_deleted(admin_client, operator_client, job):
+    PartVerdictRule.objects.all().delete()
+    assert operator_client.get(url(job)).json()[1]["verdict"] == "fail"
+    form = {"review_anomalous_layers": 1, "fail_anomalous_layers": 4, "fail_region_px": 2000, "fail_kinds": ""}
+    assert admin_client.post(RULE_URL, form).status_code == 302
+    assert PartVerdictRule.objects.get().fail_anomalous_layers == 4
