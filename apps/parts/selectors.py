@@ -73,7 +73,23 @@ def _attributions(layer: Layer, parts: LayerParts | None) -> list[tuple[dict, At
     frame = frame_unpack(parts.frame)
     nearest = nearest_parts(frame)
     distance = _damage_distance(layer)
-    return [(r, attribute_region(r["box"], frame, damage_distance=distance, nearest=nearest)) for r in regions]
+    return [(r, attribute_region(_frame_box(r), frame, damage_distance=distance, nearest=nearest)) for r in regions]
+
+
+def _frame_box(region: dict) -> dict:
+    """The region's box on the part-label frame, from its fractions of the image: they hold
+    whatever size the scorer's own frame is."""
+    fraction = region.get("box_fraction")
+    if not fraction:
+        return region["box"]
+    return {key: value * FRAME for key, value in fraction.items()}
+
+
+def _region_px(region: dict, layer: Layer) -> int:
+    """The region's area in image pixels."""
+    if "area_fraction" in region:
+        return int(round(region["area_fraction"] * layer.width * layer.height))
+    return int(round(region["area"] * layer.width * layer.height / (FRAME * FRAME)))
 
 
 def layer_part_regions(*, layer: Layer) -> list[dict]:
@@ -149,7 +165,6 @@ def job_part_summaries(*, job: PrintJob) -> list[PartSummary]:
         layer = row.layer
         if layer.current_score is None or not layer.current_score.anomalous:
             continue
-        to_image = layer.width * layer.height / (FRAME * FRAME)
         for region, attribution in _attributions(layer, row):
             for part_id in attribution.part_ids:
                 if part_id not in tallies:
@@ -158,7 +173,7 @@ def job_part_summaries(*, job: PrintJob) -> list[PartSummary]:
                 tally.anomalous.add(layer.index)
                 part_layers[part_id].add(layer.pk)
                 tally.peak = max(tally.peak or 0.0, float(region["peak"]))
-                tally.largest = max(tally.largest, int(round(region["area"] * to_image)))
+                tally.largest = max(tally.largest, _region_px(region, layer))
     kinds = _layer_kinds([pk for ids in part_layers.values() for pk in ids])
     alerts = _alerts_by_layer(job)
     names = getattr(job, "part_names", None) or {}
