@@ -29,6 +29,12 @@ class LayerUploadInput(serializers.Serializer):
         "other; a new value starts the comparison over. Without it layerwatch tells layouts apart from the "
         "images, and a defect that changes the whole bed's look can pass for new parts.",
     )
+    parts = serializers.FileField(
+        required=False,
+        help_text="Optional: the layer's part-label image, a PNG of the photo's size holding 0 for powder and k for "
+        "part k (8- or 16-bit, one channel). Heatmap regions are then attributed to the parts they touch. A bad "
+        "one is answered 400 and nothing of the layer is stored.",
+    )
 
 
 def _absolute(request, name: str, layer_id: int) -> str:

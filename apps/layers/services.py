@@ -9,6 +9,7 @@ from django.utils import timezone
 from apps.layers.imaging import image_inspect
 from apps.layers.models import DefectKind, Label, LabelValue, Layer, PrintJob
 from apps.machines.models import Machine
+from apps.parts.services import layer_parts_check, layer_parts_store
 from apps.queueing import task_send
 
 
@@ -60,6 +61,7 @@ def layer_ingest(
     data: bytes,
     captured_at: datetime | None = None,
     layout: str = "",
+    parts: bytes | None = None,
     enqueue: bool = True,
 ) -> IngestResult:
     """Stores an uploaded layer image and queues it for scoring once the row is committed.
@@ -67,12 +69,15 @@ def layer_ingest(
     A retry with identical bytes returns the stored layer unchanged (idempotent); different
     bytes for the same slot raise LayerConflict, and a new layer for a finished or aborted job
     JobEnded. ImageRejected/ImageTooLarge come from checking.
+    `parts` is an optional part-label image; a bad one raises LabelImageError and stores nothing.
     """
     sha256 = hashlib.sha256(data).hexdigest()
     existing = _existing_layer(machine=machine, job_id=job_id, index=index)
     if existing is not None:
         return _same_or_conflict(existing, sha256)
     extension, width, height = image_inspect(data)
+    labels = layer_parts_check(data=parts, width=width, height=height) if parts is not None else None
+    layer = stored_parts = None
     try:
         with transaction.atomic():
             job, _ = PrintJob.objects.get_or_create(machine=machine, job_id=job_id)
@@ -91,10 +96,18 @@ def layer_ingest(
             )
             layer.image.save(f"{index:06d}-{sha256[:12]}.{extension}", ContentFile(data), save=False)
             layer.save()
+            if labels is not None:
+                stored_parts = layer_parts_store(layer=layer, labels=labels, data=parts)
             PrintJob.objects.filter(pk=job.pk).update(last_layer_at=layer.received_at)
             if enqueue:
                 layer_enqueue_scoring_on_commit(layer_id=layer.pk)
-    except IntegrityError:
+    except Exception as error:
+        # The rows were rolled back: leave no file behind.
+        for stored in (layer and layer.image, stored_parts and stored_parts.labels):
+            if stored:
+                stored.delete(save=False)
+        if not isinstance(error, IntegrityError):
+            raise
         # Two uploads of the same slot raced; the loser answers as a retry would.
         winner = _existing_layer(machine=machine, job_id=job_id, index=index)
         if winner is None:

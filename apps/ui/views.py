@@ -11,6 +11,7 @@ from apps.layers.models import DefectKind, Layer, PrintJob
 from apps.layers.selectors import job_list, layer_get, layer_list
 from apps.machines.models import Machine
 from apps.monitoring.selectors import watch_status
+from apps.parts.selectors import job_part_summaries
 from apps.records.services import score_regions_describe_or_none
 from apps.scoring.models import ModelVersion
 from apps.scoring.selectors import model_version_active
@@ -66,6 +67,7 @@ def job_detail(request, job_id: int):
     layers = layer_list().filter(job=job).order_by("index")
     page = Paginator(layers, 60).get_page(request.GET.get("page"))
     context = {"job": job, "page": page, "chart": timeline_svg(job_timeline(job=job))}
+    context["part_summaries"] = job_part_summaries(job=job)
     return render(request, "ui/job_detail.html", context)
 
 

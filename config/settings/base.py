@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "apps.alerts",
     "apps.monitoring",
     "apps.records",
+    "apps.parts",
 ]
 
 MIDDLEWARE = [
@@ -110,6 +111,11 @@ SPECTACULAR_SETTINGS = {
 # spooled to disk by Django, so a large upload never sits in RAM whole.
 LAYERWATCH_MAX_IMAGE_BYTES = int(os.environ.get("LAYERWATCH_MAX_IMAGE_BYTES", 32 * 1024 * 1024))
 LAYERWATCH_MAX_IMAGE_PIXELS = int(os.environ.get("LAYERWATCH_MAX_IMAGE_PIXELS", 64_000_000))
+# Parts: most distinct parts one part-label image may hold; how near a part (image px) a powder
+# region counts against it as part damage; layers an estimated part must span to be listed.
+LAYERWATCH_MAX_PARTS = int(os.environ.get("LAYERWATCH_MAX_PARTS", 1000))
+LAYERWATCH_PART_DAMAGE_DISTANCE_PX = float(os.environ.get("LAYERWATCH_PART_DAMAGE_DISTANCE_PX", 8.0))
+LAYERWATCH_ESTIMATED_PART_MIN_LAYERS = int(os.environ.get("LAYERWATCH_ESTIMATED_PART_MIN_LAYERS", 3))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 # A layer still queued after this long is put back on the scoring queue by the sweeper.
