@@ -15,13 +15,15 @@ from apps.layers.apis import (
     LayerLabelApi,
     LayerListCreateApi,
 )
-from apps.machines.apis import MachineGroupsApi, MachineListApi
+from apps.machines.apis import MachineGroupsApi, MachineListApi, MachineTokenRevokeApi, MachineTokenRotateApi
 
 app_name = "api"
 
 urlpatterns = [
     path("machines/", MachineListApi.as_view(), name="machine-list"),
     path("machines/<slug:slug>/groups/", MachineGroupsApi.as_view(), name="machine-groups"),
+    path("machines/<slug:slug>/token/rotate/", MachineTokenRotateApi.as_view(), name="machine-token-rotate"),
+    path("machines/<slug:slug>/token/revoke/", MachineTokenRevokeApi.as_view(), name="machine-token-revoke"),
     path("jobs/", JobListApi.as_view(), name="job-list"),
     path("layers/", LayerListCreateApi.as_view(), name="layer-list"),
     path("layers/<int:layer_id>/", LayerDetailApi.as_view(), name="layer-detail"),

@@ -15,6 +15,7 @@ from apps.scoring.selectors import model_version_active
 from apps.ui.analysis import data_uri, features_grid_png, images_analyze
 from apps.ui.charts import timeline_svg
 from apps.ui.selectors import QUEUE_MODES, fleet_cards, job_timeline, labeler_stats
+from apps.ui.token_views import can_manage_tokens
 from ml.preprocess import preprocess
 
 NEIGHBOURS = 5
@@ -47,7 +48,12 @@ def machine_detail(request, slug: str):
     machine = get_object_or_404(Machine, slug=slug)
     jobs = job_list().filter(machine=machine).order_by("-started_at")
     page = Paginator(jobs, 50).get_page(request.GET.get("page"))
-    context = {"machine": machine, "page": page, "active": model_version_active(machine=machine)}
+    context = {
+        "machine": machine,
+        "page": page,
+        "active": model_version_active(machine=machine),
+        "can_manage_tokens": can_manage_tokens(request.user),
+    }
     return render(request, "ui/machine_detail.html", context)
 
 
