@@ -34,8 +34,8 @@ def audit_record(
         target_type=target._meta.label_lower,
         target_id=str(target.pk or ""),
         target_repr=str(target)[:200],
-        old={key: old.get(key) for key in keys},
-        new={key: new.get(key) for key in keys},
+        old={key: old[key] for key in keys if key in old},  # empty for a creation
+        new={key: new[key] for key in keys if key in new},  # empty for a deletion
     )
 
 

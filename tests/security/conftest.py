@@ -5,6 +5,8 @@ from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.test import Client
 
+from tests.security.fleet import fleet_build, fleet_remove
+
 
 @pytest.fixture(autouse=True)
 def fresh_rate_counters():
@@ -38,3 +40,16 @@ def csrf_token_from(client: Client, path: str) -> str:
     response = client.get(path)
     assert response.status_code == 200, (path, response.status_code)
     return response.context["csrf_token"]
+
+
+@pytest.fixture(scope="module")
+def fleet(django_db_setup, django_db_blocker):
+    """Two printers with layers, scores, an alert and model versions, built once per module.
+
+    Each test's writes are rolled back with its transaction, so the fleet is the same for all.
+    """
+    with django_db_blocker.unblock():
+        built = fleet_build()
+    yield built
+    with django_db_blocker.unblock():
+        fleet_remove(built)

@@ -13,7 +13,6 @@ from django.contrib import admin
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from tests.security.fleet import fleet_build, fleet_remove
 from tests.security.url_inventory import path_for, routes
 
 pytestmark = pytest.mark.django_db
@@ -89,16 +88,6 @@ MATRIX = {
 }
 
 CELLS = [(route, method, caller) for (route, method) in MATRIX for caller in CALLERS]
-
-
-@pytest.fixture(scope="module")
-def fleet(django_db_setup, django_db_blocker):
-    """Built once for the module; each test's writes are rolled back with its transaction."""
-    with django_db_blocker.unblock():
-        built = fleet_build()
-    yield built
-    with django_db_blocker.unblock():
-        fleet_remove(built)
 
 
 def client_for(caller: str, fleet, django_user_model) -> APIClient:
