@@ -163,7 +163,7 @@ class AnalyzeApi(APIView):
         form = AnalyzeInput(data=request.data)
         form.is_valid(raise_exception=True)
         version = analysis_version(form.validated_data.get("machine"))
-        if version is None:
+        if version is None or not version.artifact:  # an active row without its trained file cannot score
             raise ValidationError({"machine": "No active model to analyze with."})
         upload = form.validated_data["image"]
         try:

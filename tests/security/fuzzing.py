@@ -10,7 +10,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 
 # Examples per fuzzed target. Small by default so the suite stays fast; set it to thousands once.
-EXAMPLES = int(os.environ.get("LAYERWATCH_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("LAYERWATCH_FUZZ_EXAMPLES", "5"))
 TALLY: Counter = Counter()  # requests sent and server errors met, over the whole run
 
 
