@@ -195,3 +195,15 @@ def test_it_shows_the_log_read_only_in_the_admin(machine, admin_user):
     entry = AuditEntry.objects.get()
     assert client.post(f"/admin/audit/auditentry/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
     assert AuditEntry.objects.count() == 1
+
+
+def test_it_keeps_the_filter_on_the_next_page(machine, operator):
+    from apps.audit.services import audit_record
+
+    for i in range(51):
+        audit_record(actor=None, action="model.threshold", target=machine, machine=machine,
+                     old={"threshold": i}, new={"threshold": i + 1})
+    response = session_for(operator).get(f"/audit/?machine={machine.slug}&action=model.threshold")
+    assert len(response.context["page"].object_list) == 50
+    assert f"?page=2&amp;machine={machine.slug}&amp;action=model.threshold" in response.content.decode()
+    assert "Audit</a>" in response.content.decode()  # the navigation links to the log
