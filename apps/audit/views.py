@@ -10,7 +10,7 @@ from apps.machines.models import Machine
 def audit_log(request):
     machines = list(Machine.objects.order_by("name"))
     machine = next((m for m in machines if m.slug == request.GET.get("machine")), None)
-    action = request.GET.get("action", "")
+    action = request.GET.get("action", "").replace("\x00", "")  # PostgreSQL refuses NUL in a query
     page = Paginator(audit_list(machine=machine, action=action), 50).get_page(request.GET.get("page"))
     context = {"page": page, "machines": machines, "machine": machine, "actions": audit_actions(), "action": action}
     return render(request, "audit/log.html", context)

@@ -112,11 +112,13 @@ def analyze(request):
     versions = (
         ModelVersion.objects.select_related("machine")
         .filter(status=ModelVersion.Status.ACTIVE)
+        .exclude(artifact="")  # a row without its trained file cannot score
         .order_by("machine__name")
     )
     context = {"versions": versions, "results": [], "error": None}
     if request.method == "POST":
-        version = versions.filter(pk=request.POST.get("version")).first()
+        chosen = request.POST.get("version", "")
+        version = versions.filter(pk=int(chosen)).first() if chosen.isdigit() else None  # "abc" was a 500
         files = request.FILES.getlist("images")[:MAX_ANALYZE_FILES]
         if version is None or not files:
             context["error"] = "Pick a model and at least one image."
