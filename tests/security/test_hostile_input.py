@@ -36,3 +36,22 @@ def test_it_asks_again_for_a_model_on_the_analyze_page_given_a_bad_version(opera
 def test_it_ignores_a_nul_in_the_audit_logs_filter(operator):
     response = session_for(operator).get("/audit/?action=model%00x&machine=%00")
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("query", ["limit=9223372036854775808", "offset=9223372036854775808", "limit=0&offset=-1"])
+def test_it_bounds_the_page_size_and_offset(operator_client, query):
+    response = operator_client.get(f"/api/v1/jobs/?{query}")
+    assert response.status_code == 200
+    if query.startswith("offset"):
+        assert response.json()["results"] == []
+
+
+def test_it_serves_at_most_a_thousand_rows_a_page():
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from apps.api.pagination import Pagination
+
+    request = Request(APIRequestFactory().get("/api/v1/layers/?limit=100000&offset=99999999999999999999"))
+    assert Pagination().get_limit(request) == 1000
+    assert Pagination().get_offset(request) == 10**12
