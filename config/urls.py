@@ -10,5 +10,6 @@ urlpatterns = [
     path("api/v1/", include("apps.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("audit/", include("apps.audit.urls")),
     path("", include("apps.ui.urls")),
 ]

@@ -3,6 +3,7 @@ from django.db import models
 
 from apps.alerts.models import Alert, AlertRule, Delivery, DeliveryAttempt, NotificationChannel
 from apps.alerts.notifications import machine_test_alert_send
+from apps.alerts.services import alert_rule_save, notification_channel_delete, notification_channel_save
 
 
 @admin.register(AlertRule)
@@ -19,6 +20,9 @@ class AlertRuleAdmin(admin.ModelAdmin):
         "cooldown_layers",
     ]
 
+    def save_model(self, request, obj, form, change):
+        alert_rule_save(rule=obj, actor=request.user)  # writes the audit log
+
 
 @admin.register(NotificationChannel)
 class NotificationChannelAdmin(admin.ModelAdmin):
@@ -26,6 +30,17 @@ class NotificationChannelAdmin(admin.ModelAdmin):
     list_filter = ["kind", "machine", "is_active"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ["send_test_alert"]
+
+    # Saves and deletes go through the services, which write the audit log.
+    def save_model(self, request, obj, form, change):
+        notification_channel_save(channel=obj, actor=request.user)
+
+    def delete_model(self, request, obj):
+        notification_channel_delete(channel=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for channel in queryset:
+            notification_channel_delete(channel=channel, actor=request.user)
 
     @admin.action(description="Send a test alert through the selected channels' machines")
     def send_test_alert(self, request, queryset):

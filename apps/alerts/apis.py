@@ -12,7 +12,7 @@ from apps.alerts.notifications import machine_test_alert_send
 from apps.alerts.rules import RuleParams
 from apps.alerts.selectors import alert_list
 from apps.alerts.serializers import AlertOutput, AlertRuleIO, DeliveryOutput, ResolveInput
-from apps.alerts.services import AlertStateError, alert_acknowledge, alert_resolve
+from apps.alerts.services import AlertStateError, alert_acknowledge, alert_resolve, alert_rule_save
 from apps.api.pagination import OffsetOrCursorPagination
 from apps.machines.models import Machine
 from apps.machines.permissions import IsAdminOperator
@@ -110,5 +110,7 @@ class MachineAlertRuleApi(APIView):
         rule = AlertRule.objects.filter(machine=machine).first() or AlertRule(machine=machine)
         form = AlertRuleIO(rule, data=request.data, partial=partial)
         form.is_valid(raise_exception=True)
-        form.save(machine=machine)
-        return Response(form.data)
+        for name, value in form.validated_data.items():
+            setattr(rule, name, value)
+        rule = alert_rule_save(rule=rule, actor=request.user)
+        return Response(AlertRuleIO(rule).data)

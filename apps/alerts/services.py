@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from apps.alerts.models import Alert, Severity
+from apps.alerts.models import Alert, AlertRule, NotificationChannel, Severity
 from apps.alerts.notifications import notifications_dispatch
 from apps.alerts.rules import EWM_MEMORY, in_cooldown, is_new_onset, rules_verdict
 from apps.alerts.selectors import (
@@ -13,6 +13,7 @@ from apps.alerts.selectors import (
     job_powder_lost,
     job_recent_points,
 )
+from apps.audit.services import audit_record, audit_snapshot
 from apps.layers.models import Label, LabelValue, Layer, PrintJob
 from apps.layers.services import layers_label_bulk
 from apps.queueing import task_send
@@ -146,3 +147,50 @@ def alert_resolve(*, alert: Alert, user, outcome: str = "") -> Alert:
         )
     alert.refresh_from_db()
     return alert
+
+
+RULE_AUDIT_FIELDS = [
+    "is_active", "warmup_layers", "window_layers", "k_warning", "k_critical",
+    "ewm_alpha", "ewm_warning", "ewm_critical", "cooldown_layers",
+]
+CHANNEL_AUDIT_FIELDS = ["name", "machine", "kind", "is_active", "min_severity", "url", "recipients"]
+
+
+def _stored(instance):
+    return type(instance).objects.filter(pk=instance.pk).first() if instance.pk else None
+
+
+@transaction.atomic
+def alert_rule_save(*, rule: AlertRule, actor) -> AlertRule:
+    """Saves a machine's (or the fleet's) alert rule and records the change in the audit log."""
+    before = _stored(rule)
+    old = audit_snapshot(before, RULE_AUDIT_FIELDS) if before else {}
+    rule.save()
+    audit_record(
+        actor=actor, action="alert_rule.create" if before is None else "alert_rule.update", target=rule,
+        machine=rule.machine, old=old, new=audit_snapshot(rule, RULE_AUDIT_FIELDS),
+    )
+    return rule
+
+
+@transaction.atomic
+def notification_channel_save(*, channel: NotificationChannel, actor) -> NotificationChannel:
+    before = _stored(channel)
+    old = audit_snapshot(before, CHANNEL_AUDIT_FIELDS) if before else {}
+    channel.save()
+    new = audit_snapshot(channel, CHANNEL_AUDIT_FIELDS)
+    old_secret = before.secret if before else ""
+    if old_secret != channel.secret:  # the log says that the webhook key changed, never what it is
+        old["secret"], new["secret"] = ("(set)" if old_secret else ""), ("(new value)" if channel.secret else "")
+    audit_record(
+        actor=actor, action="channel.create" if before is None else "channel.update", target=channel,
+        machine=channel.machine, old=old, new=new,
+    )
+    return channel
+
+
+@transaction.atomic
+def notification_channel_delete(*, channel: NotificationChannel, actor) -> None:
+    old = audit_snapshot(channel, CHANNEL_AUDIT_FIELDS)
+    audit_record(actor=actor, action="channel.delete", target=channel, machine=channel.machine, old=old, new={})
+    channel.delete()

@@ -11,6 +11,16 @@ from rest_framework.pagination import BasePagination, CursorPagination, LimitOff
 MODES = ("offset", "cursor")
 
 
+class Pagination(LimitOffsetPagination):
+    """`?limit=&offset=` as DRF's, bounded: a limit or offset past PostgreSQL's bigint was a server error."""
+
+    max_limit = 1000
+    max_offset = 10**12  # past any real count: the page is simply empty
+
+    def get_offset(self, request) -> int:
+        return min(super().get_offset(request), self.max_offset)
+
+
 class SyncCursorPagination(CursorPagination):
     page_size_query_param = "limit"
     max_page_size = 1000
@@ -27,7 +37,7 @@ class OffsetOrCursorPagination(BasePagination):
     """Limit/offset pages unless the request asks for cursor pages."""
 
     def __init__(self) -> None:
-        self.offset = LimitOffsetPagination()
+        self.offset = Pagination()
         self.cursor = SyncCursorPagination()
         self.active: BasePagination = self.offset
 

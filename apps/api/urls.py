@@ -15,7 +15,7 @@ from apps.layers.apis import (
     LayerListCreateApi,
 )
 from apps.layers.job_apis import JobAbortApi, JobFinishApi, JobListCreateApi
-from apps.machines.apis import MachineGroupsApi, MachineListApi
+from apps.machines.apis import MachineGroupsApi, MachineListApi, MachineTokenRevokeApi, MachineTokenRotateApi
 from apps.parts.apis import JobPartsApi
 
 app_name = "api"
@@ -23,6 +23,8 @@ app_name = "api"
 urlpatterns = [
     path("machines/", MachineListApi.as_view(), name="machine-list"),
     path("machines/<slug:slug>/groups/", MachineGroupsApi.as_view(), name="machine-groups"),
+    path("machines/<slug:slug>/token/rotate/", MachineTokenRotateApi.as_view(), name="machine-token-rotate"),
+    path("machines/<slug:slug>/token/revoke/", MachineTokenRevokeApi.as_view(), name="machine-token-revoke"),
     path("jobs/", JobListCreateApi.as_view(), name="job-list"),
     path("jobs/<int:job_pk>/finish/", JobFinishApi.as_view(), name="job-finish"),
     path("jobs/<int:job_pk>/abort/", JobAbortApi.as_view(), name="job-abort"),

@@ -1,4 +1,5 @@
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
@@ -6,7 +7,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.machines.models import Machine
+from apps.machines.permissions import IsAdminOperator
 from apps.machines.selectors import machine_list
+from apps.machines.services import machine_revoke_token, machine_rotate_token
 
 
 class MachineOutput(serializers.ModelSerializer):
@@ -66,3 +69,37 @@ class MachineGroupsApi(APIView):
         if version is None:
             raise Http404
         return Response(MachineGroupsOutput(version).data)
+
+
+class TokenRotatedOutput(serializers.Serializer):
+    machine = serializers.CharField(source="machine.slug")
+    token = serializers.CharField(help_text="The new token, shown this once; only its hash is kept.")
+
+
+class TokenRevokedOutput(serializers.Serializer):
+    machine = serializers.CharField(source="slug")
+    revoked_at = serializers.DateTimeField(source="token_revoked_at")
+
+
+class MachineTokenRotateApi(APIView):
+    """Issues the machine a new token (shown once); the old one stops working at once."""
+
+    permission_classes = [IsAdminOperator]
+
+    @extend_schema(request=None, responses={201: TokenRotatedOutput})
+    def post(self, request, slug: str):
+        machine = get_object_or_404(Machine, slug=slug)
+        token = machine_rotate_token(machine=machine, actor=request.user)
+        return Response(TokenRotatedOutput({"machine": machine, "token": token}).data, status=201)
+
+
+class MachineTokenRevokeApi(APIView):
+    """The machine's token stops working: its uploads get 401 until a new token is issued."""
+
+    permission_classes = [IsAdminOperator]
+
+    @extend_schema(request=None, responses=TokenRevokedOutput)
+    def post(self, request, slug: str):
+        machine = get_object_or_404(Machine, slug=slug)
+        machine = machine_revoke_token(machine=machine, actor=request.user)
+        return Response(TokenRevokedOutput(machine).data)

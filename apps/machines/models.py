@@ -9,6 +9,8 @@ class Machine(models.Model):
     # The token's public prefix finds the row; the hash of the whole token proves it.
     token_prefix = models.CharField(max_length=16, unique=True)
     token_hash = models.CharField(max_length=64)
+    # Set when an operator revokes the token: the printer gets 401 until a new token is issued.
+    token_revoked_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     pause_on_critical = models.BooleanField(default=False)
     pause_url = models.URLField(blank=True)
@@ -19,6 +21,7 @@ class Machine(models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = [("manage_machine_token", "Can rotate or revoke a machine's API token")]
 
     def __str__(self) -> str:
         return self.name

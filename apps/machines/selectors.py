@@ -8,7 +8,7 @@ def machine_for_token(*, token: str) -> Machine | None:
     prefix = token_prefix(token)
     if prefix is None:
         return None
-    machine = Machine.objects.filter(token_prefix=prefix, is_active=True).first()
+    machine = Machine.objects.filter(token_prefix=prefix, is_active=True, token_revoked_at__isnull=True).first()
     if machine is None or not token_matches(token, machine.token_hash):
         return None
     return machine

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 
 from apps.scoring.models import LayerGroup, LayerScore, ModelVersion
+from apps.scoring.thresholds import model_version_threshold_set
 from apps.scoring.training import model_version_activate
 
 
@@ -30,11 +31,20 @@ class ModelVersionAdmin(admin.ModelAdmin):
     ]
     actions = ["activate"]
 
+    def save_model(self, request, obj, form, change):
+        # A changed threshold goes through its service, which writes the audit log.
+        if change and "threshold" in form.changed_data and obj.threshold is not None:
+            threshold, obj.threshold = obj.threshold, form.initial.get("threshold")
+            super().save_model(request, obj, form, change)
+            model_version_threshold_set(version=obj, threshold=threshold, actor=request.user)
+        else:
+            super().save_model(request, obj, form, change)
+
     @admin.action(description="Activate the selected version")
     def activate(self, request, queryset):
         for version in queryset:
             try:
-                model_version_activate(version=version)
+                model_version_activate(version=version, actor=request.user)
             except ValueError as error:
                 self.message_user(request, str(error), messages.ERROR)
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from apps.audit.services import audit_model_activation
 from apps.layers.models import Layer
 from apps.machines.models import Machine
 from apps.scoring.change_calibration import (
@@ -264,13 +265,14 @@ def _label_head(
 
 
 @transaction.atomic
-def model_version_activate(*, version: ModelVersion) -> ModelVersion:
+def model_version_activate(*, version: ModelVersion, actor=None) -> ModelVersion:
     """Makes this version the machine's scorer; layers left unscored for want of one are queued."""
     from apps.layers.services import layer_enqueue_scoring_on_commit
 
     if version.status not in (ModelVersion.Status.READY, ModelVersion.Status.RETIRED, ModelVersion.Status.ACTIVE):
         raise ValueError(f"Version {version.version} is {version.status} and cannot be activated.")
     Machine.objects.select_for_update().get(pk=version.machine_id)
+    audit_model_activation(version=version, actor=actor)
     ModelVersion.objects.filter(machine_id=version.machine_id, status=ModelVersion.Status.ACTIVE).exclude(
         pk=version.pk
     ).update(status=ModelVersion.Status.RETIRED)
@@ -283,7 +285,7 @@ def model_version_activate(*, version: ModelVersion) -> ModelVersion:
     return version
 
 
-def model_version_rollback(*, machine: Machine) -> ModelVersion:
+def model_version_rollback(*, machine: Machine, actor=None) -> ModelVersion:
     """Re-activates the newest version before the active one."""
     active = ModelVersion.objects.filter(machine=machine, status=ModelVersion.Status.ACTIVE).first()
     previous = ModelVersion.objects.filter(
@@ -294,4 +296,4 @@ def model_version_rollback(*, machine: Machine) -> ModelVersion:
     target = previous.order_by("-version").first()
     if target is None:
         raise ValueError(f"Machine {machine.name} has no earlier version to roll back to.")
-    return model_version_activate(version=target)
+    return model_version_activate(version=target, actor=actor)

@@ -112,6 +112,7 @@ def machine_alert_settings(request, slug: str):
                 rule_values=form.rule_values(),
                 pause_on_critical=form.cleaned_data["pause_on_critical"],
                 pause_url=form.cleaned_data["pause_url"],
+                actor=request.user,
             )
             messages.success(request, f"Saved the alert rule for {machine.name}.")
             return redirect("ui:machine-alerts", slug=slug)

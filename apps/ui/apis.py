@@ -76,6 +76,8 @@ class LabelQueueApi(APIView):
         if mode not in QUEUE_MODES:
             raise ValidationError({"mode": f"Use one of {', '.join(QUEUE_MODES)}."})
         slug = request.query_params.get("machine")
+        if slug and "\x00" in slug:  # PostgreSQL refuses NUL in a query: a 400, not a server error
+            raise ValidationError({"machine": "Null characters are not allowed."})
         machine = get_object_or_404(Machine, slug=slug) if slug else None
         try:
             count = max(1, min(50, int(request.query_params.get("count", 10))))
@@ -163,7 +165,7 @@ class AnalyzeApi(APIView):
         form = AnalyzeInput(data=request.data)
         form.is_valid(raise_exception=True)
         version = analysis_version(form.validated_data.get("machine"))
-        if version is None:
+        if version is None or not version.artifact:  # an active row without its trained file cannot score
             raise ValidationError({"machine": "No active model to analyze with."})
         upload = form.validated_data["image"]
         try:

@@ -45,7 +45,7 @@ def model_retrain(request, slug: str):
 def model_activate(request, slug: str, version_id: int):
     version = get_object_or_404(ModelVersion, pk=version_id, machine__slug=slug)
     try:
-        model_version_activate(version=version)
+        model_version_activate(version=version, actor=request.user)
         messages.success(request, f"v{version.version} is now active.")
     except ValueError as error:
         messages.error(request, str(error))
@@ -57,7 +57,7 @@ def model_activate(request, slug: str, version_id: int):
 def model_rollback(request, slug: str):
     machine = get_object_or_404(Machine, slug=slug)
     try:
-        version = model_version_rollback(machine=machine)
+        version = model_version_rollback(machine=machine, actor=request.user)
         messages.success(request, f"Rolled back to v{version.version}.")
     except ValueError as error:
         messages.error(request, str(error))

@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from apps.audit.services import audit_record
 from apps.layers.models import Label, LabelValue, Layer
 from apps.layers.services import layers_label_bulk
 from apps.machines.models import Machine
@@ -97,11 +98,18 @@ def model_version_retrain(*, machine: Machine, epochs: int = 5) -> ModelVersion:
 
 @transaction.atomic
 def machine_alert_settings_update(
-    *, machine: Machine, rule_values: dict, pause_on_critical: bool, pause_url: str
+    *, machine: Machine, rule_values: dict, pause_on_critical: bool, pause_url: str, actor=None
 ) -> None:
     """Gives the machine its own alert rule (created on first save) and its pause hook."""
     from apps.alerts.models import AlertRule
+    from apps.alerts.services import alert_rule_save
 
-    AlertRule.objects.update_or_create(machine=machine, defaults=rule_values)
+    rule = AlertRule.objects.filter(machine=machine).first() or AlertRule(machine=machine)
+    for name, value in rule_values.items():
+        setattr(rule, name, value)
+    alert_rule_save(rule=rule, actor=actor)
+    old = {"pause_on_critical": machine.pause_on_critical, "pause_url": machine.pause_url}
     machine.pause_on_critical, machine.pause_url = pause_on_critical, pause_url
     machine.save(update_fields=["pause_on_critical", "pause_url"])
+    new = {"pause_on_critical": pause_on_critical, "pause_url": pause_url}
+    audit_record(actor=actor, action="machine.pause_hook", target=machine, machine=machine, old=old, new=new)

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from apps.parts import views as part_views
-from apps.ui import alert_views, model_views, views
+from apps.ui import alert_views, model_views, token_views, views
 
 app_name = "ui"
 
@@ -15,6 +15,8 @@ urlpatterns = [
     path("alerts/<int:alert_id>/acknowledge/", alert_views.alert_acknowledge_view, name="alert-acknowledge"),
     path("alerts/<int:alert_id>/resolve/", alert_views.alert_resolve_view, name="alert-resolve"),
     path("machines/<slug:slug>/", views.machine_detail, name="machine-detail"),
+    path("machines/<slug:slug>/token/rotate/", token_views.machine_token_rotate, name="machine-token-rotate"),
+    path("machines/<slug:slug>/token/revoke/", token_views.machine_token_revoke, name="machine-token-revoke"),
     path("machines/<slug:slug>/alerts/", alert_views.machine_alert_settings, name="machine-alerts"),
     path("machines/<slug:slug>/alerts/test/", alert_views.machine_test_alert, name="machine-test-alert"),
     path("machines/<slug:slug>/models/", model_views.machine_models, name="machine-models"),

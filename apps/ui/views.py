@@ -18,6 +18,7 @@ from apps.scoring.selectors import model_version_active
 from apps.ui.analysis import data_uri, features_grid_png, images_analyze
 from apps.ui.charts import timeline_svg
 from apps.ui.selectors import QUEUE_MODES, fleet_cards, job_timeline, labeler_stats
+from apps.ui.token_views import can_manage_tokens
 from ml.preprocess import preprocess
 
 NEIGHBOURS = 5
@@ -57,7 +58,12 @@ def machine_detail(request, slug: str):
     machine = get_object_or_404(Machine, slug=slug)
     jobs = job_list().filter(machine=machine).order_by("-started_at")
     page = Paginator(jobs, 50).get_page(request.GET.get("page"))
-    context = {"machine": machine, "page": page, "active": model_version_active(machine=machine)}
+    context = {
+        "machine": machine,
+        "page": page,
+        "active": model_version_active(machine=machine),
+        "can_manage_tokens": can_manage_tokens(request.user),
+    }
     return render(request, "ui/machine_detail.html", context)
 
 
@@ -119,11 +125,13 @@ def analyze(request):
     versions = (
         ModelVersion.objects.select_related("machine")
         .filter(status=ModelVersion.Status.ACTIVE)
+        .exclude(artifact="")  # a row without its trained file cannot score
         .order_by("machine__name")
     )
     context = {"versions": versions, "results": [], "error": None}
     if request.method == "POST":
-        version = versions.filter(pk=request.POST.get("version")).first()
+        chosen = request.POST.get("version", "")
+        version = versions.filter(pk=int(chosen)).first() if chosen.isdigit() else None  # "abc" was a 500
         files = request.FILES.getlist("images")[:MAX_ANALYZE_FILES]
         if version is None or not files:
             context["error"] = "Pick a model and at least one image."

@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "apps.monitoring",
     "apps.records",
     "apps.parts",
+    "apps.audit",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -47,6 +49,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last but Prometheus's, as django-axes asks: it turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -91,10 +95,37 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.machines.permissions.IsOperator"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "apps.api.pagination.Pagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apps.machines.throttles.MachineRateThrottle",
+        "apps.machines.throttles.OperatorRateThrottle",
+        "apps.machines.throttles.AnonymousRateThrottle",
+    ],
+    # Per token (printers), per user (operators) and per address (no login). A printer sends a layer
+    # every few seconds at most: these leave it room for retries and a spool flushed at once.
+    "DEFAULT_THROTTLE_RATES": {
+        "machine": os.environ.get("LAYERWATCH_THROTTLE_MACHINE", "1200/min"),
+        "operator": os.environ.get("LAYERWATCH_THROTTLE_OPERATOR", "1200/min"),
+        "anonymous": os.environ.get("LAYERWATCH_THROTTLE_ANONYMOUS", "120/min"),
+    },
 }
+
+# Throttle counters live in the cache: local memory here, Redis in production (shared by processes).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "layerwatch"}}
+
+# Login lockout (django-axes): this many failures for one username from one address lock it out for
+# the cool-off time; a successful login resets the count.
+AUTHENTICATION_BACKENDS = [
+    "apps.machines.lockout.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LAYERWATCH_LOGIN_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = float(os.environ.get("LAYERWATCH_LOGIN_COOLOFF_MINUTES", 15)) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "apps.machines.lockout.lockout_response"
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "layerwatch API",
