@@ -1,3 +1,4 @@
+import errno
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,10 @@ class LayerConflict(Exception):
             f"content (sha256 {layer.sha256})."
         )
         self.layer = layer
+
+
+class StorageFull(Exception):
+    """The media storage has no room for the image: nothing of the layer was stored."""
 
 
 @dataclass(frozen=True)
@@ -76,8 +81,12 @@ def layer_ingest(
                 layout=layout,
                 enqueued_at=timezone.now() if enqueue else None,
             )
-            layer.image.save(f"{index:06d}-{sha256[:12]}.{extension}", ContentFile(data), save=False)
-            layer.save()
+            _image_store(layer, f"{index:06d}-{sha256[:12]}.{extension}", data)
+            try:
+                layer.save()
+            except BaseException:
+                layer.image.delete(save=False)  # the row is not stored, so neither is its file
+                raise
             PrintJob.objects.filter(pk=job.pk).update(last_layer_at=layer.received_at)
             if enqueue:
                 layer_enqueue_scoring_on_commit(layer_id=layer.pk)
@@ -90,10 +99,21 @@ def layer_ingest(
     return IngestResult(layer=layer, created=True)
 
 
-def layer_enqueue_scoring_on_commit(*, layer_id: int) -> None:
-    from workers.scoring import score_layer
+def _image_store(layer: Layer, name: str, data: bytes) -> None:
+    try:
+        layer.image.save(name, ContentFile(data), save=False)
+    except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StorageFull(
+                "The server's storage is full, so the layer was not stored. Upload it again later."
+            ) from error
+        raise
 
-    transaction.on_commit(lambda: score_layer.delay(layer_id))
+
+def layer_enqueue_scoring_on_commit(*, layer_id: int) -> None:
+    from apps.scoring.claims import scoring_send_on_commit
+
+    scoring_send_on_commit(layer_id=layer_id)
 
 
 @transaction.atomic

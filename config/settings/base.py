@@ -36,6 +36,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "config.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -105,8 +106,15 @@ LAYERWATCH_MAX_IMAGE_BYTES = int(os.environ.get("LAYERWATCH_MAX_IMAGE_BYTES", 32
 LAYERWATCH_MAX_IMAGE_PIXELS = int(os.environ.get("LAYERWATCH_MAX_IMAGE_PIXELS", 64_000_000))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
-# A layer still queued after this long is put back on the scoring queue by the sweeper.
-LAYERWATCH_REQUEUE_AFTER_SECONDS = int(os.environ.get("LAYERWATCH_REQUEUE_AFTER_SECONDS", 600))
+# Delivery of scoring (apps.scoring.claims, docs/reliability.md). The sweeper runs this often; it
+# re-sends a queued layer unclaimed this long whose message is on no queue, or claimed longer than
+# the claim timeout (its worker died). On a broker it cannot read (not Redis) it waits UNSEEN_AFTER.
+LAYERWATCH_SWEEP_INTERVAL_SECONDS = float(os.environ.get("LAYERWATCH_SWEEP_INTERVAL_SECONDS", 20))
+LAYERWATCH_REQUEUE_AFTER_SECONDS = int(os.environ.get("LAYERWATCH_REQUEUE_AFTER_SECONDS", 30))
+LAYERWATCH_CLAIM_TIMEOUT_SECONDS = int(os.environ.get("LAYERWATCH_CLAIM_TIMEOUT_SECONDS", 60))
+LAYERWATCH_REQUEUE_UNSEEN_AFTER_SECONDS = int(os.environ.get("LAYERWATCH_REQUEUE_UNSEEN_AFTER_SECONDS", 600))
+# A scoring batch waits this long for a restarting database before it gives its layers to the sweeper.
+LAYERWATCH_DATABASE_RETRY_SECONDS = float(os.environ.get("LAYERWATCH_DATABASE_RETRY_SECONDS", 120))
 # Training reads at most this many layers; a first customer archive has ~45k.
 LAYERWATCH_MAX_TRAINING_LAYERS = int(os.environ.get("LAYERWATCH_MAX_TRAINING_LAYERS", 4000))
 # The change channel's calibration scores this many good layers in order, at about 0.2 s each on a CPU core.
@@ -134,8 +142,17 @@ CELERY_TASK_ROUTES = {
     "workers.*": {"queue": "default"},
 }
 CELERY_TASK_TIME_LIMIT = 6 * 3600
+# A broker that restarts is waited for, at start-up too; late-acked tasks running when the connection
+# drops are cancelled, since their acknowledgement is lost with it (the message comes back or is re-sent).
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stuck-layers": {"task": "workers.housekeeping.requeue_stuck_layers", "schedule": 60.0},
+    "requeue-stuck-layers": {
+        "task": "workers.housekeeping.requeue_stuck_layers",
+        "schedule": LAYERWATCH_SWEEP_INTERVAL_SECONDS,
+        "options": {"expires": LAYERWATCH_SWEEP_INTERVAL_SECONDS},  # a backlog of sweeps is pointless
+    },
 }
 
 LOGGING = {
