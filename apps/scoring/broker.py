@@ -31,15 +31,16 @@ def scoring_messages_pending(*, delivered_since: datetime) -> set[int] | None:
         for priority in channel.priority_steps:
             key = channel._q_for_pri(SCORING_QUEUE, priority)
             for start in range(0, client.llen(key), _CHUNK):
-                ids.update(_layer_ids(client.lrange(key, start, start + _CHUNK - 1)))
+                ids.update(scoring_message_layer_ids(client.lrange(key, start, start + _CHUNK - 1)))
         tags = client.zrangebyscore(channel.unacked_index_key, delivered_since.timestamp(), "+inf")
         if tags:
             delivered = [entry for entry in client.hmget(channel.unacked_key, tags) if entry]
-            ids.update(_layer_ids(json.loads(entry)[0] for entry in delivered))
+            ids.update(scoring_message_layer_ids(json.loads(entry)[0] for entry in delivered))
         return ids
 
 
-def _layer_ids(messages) -> set[int]:
+def scoring_message_layer_ids(messages) -> set[int]:
+    """The layer ids of the scoring messages among raw Redis entries (JSON strings or decoded dicts)."""
     ids = set()
     for message in messages:
         try:

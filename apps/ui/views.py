@@ -6,6 +6,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from apps.layers.files import machine_disk_usage
 from apps.layers.imaging import ImageRejected, ImageTooLarge, read_image_array
 from apps.layers.models import Layer, PrintJob
 from apps.layers.selectors import job_list, layer_get, layer_list
@@ -47,7 +48,8 @@ def machine_detail(request, slug: str):
     machine = get_object_or_404(Machine, slug=slug)
     jobs = job_list().filter(machine=machine).order_by("-started_at")
     page = Paginator(jobs, 50).get_page(request.GET.get("page"))
-    context = {"machine": machine, "page": page, "active": model_version_active(machine=machine)}
+    context = {"machine": machine, "page": page, "active": model_version_active(machine=machine),
+               "disk_usage": machine_disk_usage(machine=machine)}
     return render(request, "ui/machine_detail.html", context)
 
 

@@ -115,6 +115,12 @@ LAYERWATCH_CLAIM_TIMEOUT_SECONDS = int(os.environ.get("LAYERWATCH_CLAIM_TIMEOUT_
 LAYERWATCH_REQUEUE_UNSEEN_AFTER_SECONDS = int(os.environ.get("LAYERWATCH_REQUEUE_UNSEEN_AFTER_SECONDS", 600))
 # A scoring batch waits this long for a restarting database before it gives its layers to the sweeper.
 LAYERWATCH_DATABASE_RETRY_SECONDS = float(os.environ.get("LAYERWATCH_DATABASE_RETRY_SECONDS", 120))
+# Retention (apps.layers.files): days to keep each kind of file; 0 keeps them for ever. Labeled
+# layers, layers in alerts and layers kept by hand are never thinned. Beat applies it daily.
+LAYERWATCH_RETAIN_IMAGES_DAYS = int(os.environ.get("LAYERWATCH_RETAIN_IMAGES_DAYS", 0))
+LAYERWATCH_RETAIN_HEATMAPS_DAYS = int(os.environ.get("LAYERWATCH_RETAIN_HEATMAPS_DAYS", 0))
+LAYERWATCH_RETAIN_RECONSTRUCTIONS_DAYS = int(os.environ.get("LAYERWATCH_RETAIN_RECONSTRUCTIONS_DAYS", 0))
+LAYERWATCH_DISK_USAGE_CACHE_SECONDS = int(os.environ.get("LAYERWATCH_DISK_USAGE_CACHE_SECONDS", 300))
 # Training reads at most this many layers; a first customer archive has ~45k.
 LAYERWATCH_MAX_TRAINING_LAYERS = int(os.environ.get("LAYERWATCH_MAX_TRAINING_LAYERS", 4000))
 # The change channel's calibration scores this many good layers in order, at about 0.2 s each on a CPU core.
@@ -151,8 +157,10 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-layers": {
         "task": "workers.housekeeping.requeue_stuck_layers",
         "schedule": LAYERWATCH_SWEEP_INTERVAL_SECONDS,
-        "options": {"expires": LAYERWATCH_SWEEP_INTERVAL_SECONDS},  # a backlog of sweeps is pointless
+        # Sweeps left waiting behind a busy queue go stale; one that runs late still does its job.
+        "options": {"expires": 10 * LAYERWATCH_SWEEP_INTERVAL_SECONDS},
     },
+    "apply-retention": {"task": "workers.retention.apply_retention", "schedule": 24 * 3600.0},
 }
 
 LOGGING = {

@@ -10,3 +10,12 @@ def broker():
     client.flushdb()
     yield client
     client.flushdb()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Records on the test whether it failed, for fixtures that keep evidence of a failure."""
+    report = yield
+    if report.when == "call":
+        item.failed = report.failed
+    return report
