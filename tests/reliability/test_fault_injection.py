@@ -127,6 +127,8 @@ def inject_faults(stack: Stack, printer: Printer) -> float:
     stack.start_worker("scoring-2", ready=False)  # as a supervisor restarts it
 
     wait_for(acknowledged_at_least(450), timeout=120, what="450 uploads")
+    # The restarted worker must be connected when Redis goes, to show that it reconnects by itself.
+    wait_for(lambda: "ready." in stack.log("scoring-2").read_text(), timeout=120, what="worker restart")
     stack.redis.kill()  # its queues and unacked messages are gone
     time.sleep(1)
     stack.redis.start()
@@ -169,6 +171,7 @@ def test_it_scores_every_acknowledged_layer_once_through_worker_redis_and_databa
             upload.result()
     assert len(printer.acknowledged) == LAYERS
     assert printer.refusals.get(503), f"the database restart was never answered with 503: {printer.refusals}"
+    assert 500 not in printer.refusals, f"an upload got a 500 rather than a 503: {printer.refusals}"
 
     # Recovered: every layer still queued is on its way to a worker again, nothing is stranded.
     def recovered() -> bool:

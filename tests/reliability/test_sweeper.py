@@ -75,3 +75,17 @@ def test_it_leaves_scored_and_failed_layers_alone(printer, broker, sweep_setting
 def test_it_leaves_imported_layers_that_were_not_queued(printer, broker, sweep_settings):
     layer_ingest(machine=printer.machine, job_id="J", index=0, data=image_bytes(), enqueue=False)
     assert requeue_stuck_layers() == 0
+
+
+def test_it_leaves_a_layer_whose_message_a_worker_has_just_taken(printer, broker, sweep_settings):
+    from celery import current_app
+
+    taken = layer_waiting(printer.machine, 0, waited=40)
+    scoring_send(layer_id=taken.pk)
+    with current_app.connection_for_read() as connection:
+        queue = connection.SimpleQueue("scoring", no_ack=False)
+        message = queue.get(timeout=5)  # delivered, not yet acknowledged: a worker holds it
+        assert broker.llen("scoring") == 0 and broker.hlen("unacked") == 1
+        assert requeue_stuck_layers() == 0
+        message.ack()
+        queue.close()
