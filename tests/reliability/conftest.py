@@ -1,15 +1,28 @@
 import pytest
 import redis
-from django.conf import settings
+
+from tests.reliability.broker import broker_at
+from tests.reliability.stack import PrivateRedis
+
+
+@pytest.fixture(scope="session")
+def private_redis(tmp_path_factory):
+    """A Redis of these tests' own: the session's Celery worker, if one runs, must not take their messages."""
+    server = PrivateRedis(tmp_path_factory.mktemp("broker"))
+    server.start()
+    yield server
+    server.kill()
 
 
 @pytest.fixture
-def broker():
-    """The test run's Redis broker, emptied before and after the test."""
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+def broker(private_redis):
+    """The Celery app sends to and reads from the private Redis, emptied before and after the test."""
+    client = redis.Redis.from_url(private_redis.url)
     client.flushdb()
-    yield client
+    with broker_at(private_redis.url):
+        yield client
     client.flushdb()
+    client.close()
 
 
 @pytest.hookimpl(wrapper=True)

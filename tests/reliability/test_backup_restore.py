@@ -13,6 +13,7 @@ from django.urls import reverse
 from apps.layers.models import Layer
 from tests.images import image_bytes
 
+# `broker`: the queued layers go to a private Redis, which no worker of the test session consumes.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -34,7 +35,7 @@ def upload(client, token, *, index: int):
     return client.post(reverse("api:layer-list"), {"image": image, "job": "J1", "layer": index}, format="multipart")
 
 
-def test_it_restores_the_database_and_media_from_a_backup(printer, settings, tmp_path):
+def test_it_restores_the_database_and_media_from_a_backup(printer, settings, tmp_path, broker):
     from rest_framework.test import APIClient
 
     client = APIClient()

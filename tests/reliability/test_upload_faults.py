@@ -1,16 +1,14 @@
 """An upload is acknowledged only once it is stored: a full volume answers 507, a database that is
 down 503, and a broker that is down still stores and acknowledges (the sweeper sends it later)."""
 
-from contextlib import contextmanager
-
 import pytest
-from celery import current_app
 from django.db import connection
 from django.utils import timezone
 
 from apps.layers.models import Layer
 from apps.scoring.broker import scoring_messages_pending
 from tests.images import image_bytes
+from tests.reliability.broker import broker_at
 
 
 def upload(client, *, layer=0, data=None):
@@ -51,7 +49,7 @@ def test_it_stores_the_layer_once_the_storage_has_room_again(printer_client, set
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_answers_503_and_stores_nothing_while_the_database_is_down(printer_client, settings):
+def test_it_answers_503_and_stores_nothing_while_the_database_is_down(printer_client, broker):
     port = connection.settings_dict["PORT"]
     connection.close()
     connection.settings_dict["PORT"] = "1"  # nothing listens there: connecting fails as in a restart
@@ -66,22 +64,9 @@ def test_it_answers_503_and_stores_nothing_while_the_database_is_down(printer_cl
     assert upload(printer_client).status_code == 202
 
 
-@contextmanager
-def broker_at(url):
-    """Points this process's Celery app at another broker (here one that does not answer)."""
-    saved = current_app.conf.broker_write_url
-    current_app.conf.broker_write_url = url
-    current_app.amqp._producer_pool = None
-    try:
-        yield
-    finally:
-        current_app.conf.broker_write_url = saved
-        current_app.amqp._producer_pool = None
-
-
 @pytest.mark.django_db(transaction=True)
 def test_it_acknowledges_a_stored_layer_while_the_broker_is_down(printer_client, broker):
-    with broker_at("redis://127.0.0.1:1/0"):
+    with broker_at("redis://127.0.0.1:1/0"):  # nothing listens there
         response = upload(printer_client)
     assert response.status_code == 202
     layer = Layer.objects.get(pk=response.json()["id"])
