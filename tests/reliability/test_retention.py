@@ -141,3 +141,12 @@ def test_it_shows_disk_use_on_the_machine_page(client, operator, printer):
     response = client.get(f"/machines/{printer.machine.slug}/")
     assert response.status_code == 200
     assert b"Disk use:" in response.content
+
+
+def test_it_deletes_a_jobs_files_when_staff_delete_the_job_in_the_admin(admin_client, printer,
+                                                                         django_capture_on_commit_callbacks):
+    layer = stored(printer.machine, 0, job="gone")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(f"/admin/layers/printjob/{layer.job_id}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not PrintJob.objects.filter(pk=layer.job_id).exists() and not image_exists(layer)
