@@ -148,11 +148,12 @@ CELERY_TASK_ROUTES = {
     "workers.*": {"queue": "default"},
 }
 CELERY_TASK_TIME_LIMIT = 6 * 3600
-# A broker that restarts is waited for, at start-up too; late-acked tasks running when the connection
-# drops are cancelled, since their acknowledgement is lost with it (the message comes back or is re-sent).
+# A broker that restarts is waited for, at start-up too. A task running when the connection drops
+# finishes: the solo and threads pools cannot cancel it (Celery would stop the worker instead), and
+# its message coming back, or re-sent by the sweeper, finds its layers claimed or scored.
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-layers": {
         "task": "workers.housekeeping.requeue_stuck_layers",
