@@ -179,6 +179,8 @@ def test_it_scores_every_acknowledged_layer_once_through_worker_redis_and_databa
         return queued == on_their_way
 
     wait_for(recovered, timeout=RECOVERY_SECONDS - (time.monotonic() - last_fault_ended), what="recovery")
+    stopped = [name for name, process in stack.processes.items() if process.poll() is not None]
+    assert not stopped, f"{stopped} stopped on their own through the faults; logs in {stack.folder}"
 
     def all_done() -> bool:
         [(left,)] = stack.postgres.query("SELECT count(*) FROM layers_layer WHERE status IN ('queued', 'unscored')")
