@@ -95,6 +95,23 @@ def load_scorer(path: Path) -> Scorer:
     return scorer_class.from_artifact(model=model, config=metadata["config"], state=state)
 
 
+class ArtifactInvalid(Exception):
+    """An artifact that is missing, or whose bytes are not the ones that were trained and recorded."""
+
+
+def verify_artifact(path: Path, sha256: str) -> None:
+    """Raise ArtifactInvalid unless the file at `path` exists and its sha256 is `sha256`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ArtifactInvalid(f"The model artifact {path.name} is missing.")
+    actual = file_sha256(path)
+    if actual != sha256:
+        raise ArtifactInvalid(
+            f"The model artifact {path.name} is corrupt: its sha256 is {actual[:12]}…, "
+            f"the recorded one is {sha256[:12]}…."
+        )
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

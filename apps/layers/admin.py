@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from apps.layers.files import job_delete
 from apps.layers.models import Label, LabelValue, Layer, PrintJob
 from apps.layers.services import layers_label_bulk
 
@@ -16,6 +17,13 @@ class PrintJobAdmin(admin.ModelAdmin):
     list_display = ["job_id", "machine", "status", "started_at", "last_layer_at"]
     list_filter = ["machine", "status"]
     search_fields = ["job_id", "name"]
+
+    def delete_model(self, request, obj):
+        job_delete(job=obj)  # removes the job's files too
+
+    def delete_queryset(self, request, queryset):
+        for job in queryset:
+            job_delete(job=job)
 
 
 class AnomalousFilter(admin.SimpleListFilter):

@@ -19,7 +19,7 @@ from apps.layers.serializers import (
     LayerOutput,
     LayerUploadInput,
 )
-from apps.layers.services import JobEnded, LayerConflict, label_submit, layer_ingest
+from apps.layers.services import JobEnded, LayerConflict, StorageFull, label_submit, layer_ingest
 from apps.machines.permissions import IsMachine, IsMachineOrOperator, IsOperator, request_machine
 from ml.parts.labels import LabelImageError
 
@@ -32,6 +32,11 @@ class PayloadTooLarge(APIException):
 class UnsupportedImage(APIException):
     status_code = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
     default_code = "not_an_image"
+
+
+class InsufficientStorage(APIException):
+    status_code = status.HTTP_507_INSUFFICIENT_STORAGE
+    default_code = "storage_full"
 
 
 class Conflict(APIException):
@@ -73,6 +78,8 @@ class LayerListCreateApi(ListAPIView):
             ),
             413: OpenApiResponse(description="The image is too large."),
             415: OpenApiResponse(description="Not a PNG, JPEG, TIFF or BMP image."),
+            503: OpenApiResponse(description="The database is unreachable; nothing was stored. Retry."),
+            507: OpenApiResponse(description="The server's storage is full; nothing was stored. Retry later."),
         },
     )
     def post(self, request):
@@ -108,6 +115,8 @@ class LayerListCreateApi(ListAPIView):
             raise UnsupportedImage(str(error)) from error
         except (LayerConflict, JobEnded) as error:
             raise Conflict(str(error)) from error
+        except StorageFull as error:
+            raise InsufficientStorage(str(error)) from error
         body = LayerAcceptedOutput(result.layer, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED if result.created else status.HTTP_200_OK)
 

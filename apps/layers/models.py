@@ -55,6 +55,12 @@ class DefectKind(models.TextChoices):
     OTHER = "other", "other"
 
 
+class Failure(models.TextChoices):
+    IMAGE = "image"
+    MODEL_ARTIFACT = "model_artifact"
+    SCORING = "scoring"
+
+
 def layer_upload_path(layer: "Layer", filename: str) -> str:
     return f"layers/{layer.machine.slug}/{layer.job_id}/{filename}"
 
@@ -84,6 +90,14 @@ class Layer(models.Model):
     enqueued_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField(blank=True, help_text="Why the layer failed or is not scored.")
+    # What a failure came from, so that fixing that cause re-queues exactly its layers.
+    failure = models.CharField(max_length=16, choices=Failure.choices, blank=True)
+    # A scoring worker's claim (apps.scoring.claims): set by a conditional UPDATE, so one worker scores it.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=200, blank=True)
+    # Never thinned by retention (apps.layers.retention), whatever else protects it.
+    keep = models.BooleanField(default=False, help_text="Keep this layer's files whatever the retention policy.")
+    files_removed_at = models.DateTimeField(null=True, blank=True, help_text="When retention removed its files.")
     current_score = models.ForeignKey(
         "scoring.LayerScore", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -1,3 +1,4 @@
+import errno
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,7 +11,6 @@ from apps.layers.imaging import image_inspect
 from apps.layers.models import DefectKind, Label, LabelValue, Layer, PrintJob
 from apps.machines.models import Machine
 from apps.parts.services import layer_parts_check, layer_parts_store
-from apps.queueing import task_send
 
 
 class LayerConflict(Exception):
@@ -31,6 +31,10 @@ class JobEnded(Exception):
         when = job.finished_at.isoformat() if job.finished_at else "earlier"
         super().__init__(f"Job {job.job_id!r} was {job.status} at {when} and {action}; start a new job id.")
         self.job = job
+
+
+class StorageFull(Exception):
+    """The media storage has no room for the image: nothing of the layer was stored."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ def layer_ingest(
                 layout=layout,
                 enqueued_at=timezone.now() if enqueue else None,
             )
-            layer.image.save(f"{index:06d}-{sha256[:12]}.{extension}", ContentFile(data), save=False)
+            _image_store(layer, f"{index:06d}-{sha256[:12]}.{extension}", data)
             layer.save()
             if labels is not None:
                 stored_parts = layer_parts_store(layer=layer, labels=labels, data=parts)
@@ -116,8 +120,21 @@ def layer_ingest(
     return IngestResult(layer=layer, created=True)
 
 
+def _image_store(layer: Layer, name: str, data: bytes) -> None:
+    try:
+        layer.image.save(name, ContentFile(data), save=False)
+    except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StorageFull(
+                "The server's storage is full, so the layer was not stored. Upload it again later."
+            ) from error
+        raise
+
+
 def layer_enqueue_scoring_on_commit(*, layer_id: int) -> None:
-    transaction.on_commit(lambda: task_send("scoring.score_layer", layer_id))
+    from apps.scoring.claims import scoring_send_on_commit
+
+    scoring_send_on_commit(layer_id=layer_id)
 
 
 @transaction.atomic

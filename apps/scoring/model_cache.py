@@ -4,9 +4,11 @@ A version's supervised head (ml.supervised, stored as JSON on the version) is pa
 kept next to its scorer.
 
 TensorFlow is not fork-safe, so scoring workers run the solo or threads pool; the lock makes the
-cache safe under threads, and the sha256 in the key means a replaced artifact is reloaded.
+cache safe under threads, and the sha256 in the key means a replaced artifact is reloaded. An
+artifact is loaded only once its bytes match the version's recorded sha256.
 """
 
+import hashlib
 import logging
 import tempfile
 import threading
@@ -17,6 +19,7 @@ from pathlib import Path
 from django.conf import settings
 
 from apps.scoring.models import ModelVersion
+from ml.artifacts import ArtifactInvalid, verify_artifact
 from ml.scorers import Scorer, load_scorer
 from ml.supervised import LabelHead
 
@@ -35,17 +38,38 @@ load_count = 0  # read by tests and the worker's log: how often an artifact was 
 
 
 def _load(version: ModelVersion) -> Scorer:
+    """The version's scorer, read from its artifact once the artifact's sha256 checks out.
+
+    Raises ArtifactInvalid when the artifact is missing, altered or unreadable.
+    """
     global load_count
     load_count += 1
+    if not version.artifact:
+        raise ArtifactInvalid(f"Model version {version.version} has no artifact.")
     try:
-        return load_scorer(Path(version.artifact.path))
+        return _load_checked(Path(version.artifact.path), version)
     except NotImplementedError:
-        # Remote storage (S3): copy the artifact to a local file first.
-        with tempfile.TemporaryDirectory() as folder:
-            local = Path(folder) / "model.keras"
+        pass
+    # Remote storage (S3): copy the artifact to a local file first.
+    with tempfile.TemporaryDirectory() as folder:
+        local = Path(folder) / "model.keras"
+        try:
             with version.artifact.open("rb") as source:
                 local.write_bytes(source.read())
-            return load_scorer(local)
+        except FileNotFoundError as error:
+            raise ArtifactInvalid(f"The model artifact {version.artifact.name} is missing.") from error
+        return _load_checked(local, version)
+
+
+def _load_checked(path: Path, version: ModelVersion) -> Scorer:
+    if version.sha256:
+        verify_artifact(path, version.sha256)
+    elif not path.is_file():
+        raise ArtifactInvalid(f"The model artifact {path.name} is missing.")
+    try:
+        return load_scorer(path)
+    except Exception as error:  # a zip Keras cannot read, written without a recorded sha256
+        raise ArtifactInvalid(f"The model artifact {path.name} could not be loaded: {error}") from error
 
 
 def scorer_for(version: ModelVersion) -> Scorer:
@@ -77,3 +101,22 @@ def _loaded(version: ModelVersion) -> Loaded:
 def cache_clear() -> None:
     with _lock:
         _cache.clear()
+
+
+def artifact_problem(version: ModelVersion) -> str | None:
+    """Why the version's artifact cannot be loaded (missing, or not its recorded sha256); None if it can.
+
+    Reads the bytes without loading the network, so the sweeper can tell when an artifact is repaired.
+    """
+    if not version.artifact:
+        return f"Model version {version.version} has no artifact."
+    try:
+        with version.artifact.open("rb") as handle:
+            digest = hashlib.sha256()
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    except (FileNotFoundError, OSError):
+        return f"The model artifact {version.artifact.name} is missing."
+    if version.sha256 and digest.hexdigest() != version.sha256:
+        return f"The model artifact {version.artifact.name} is corrupt: its sha256 is not the recorded one."
+    return None

@@ -18,7 +18,8 @@ def training_layers(*, machine: Machine) -> tuple[QuerySet[Layer], str]:
     good = Layer.objects.filter(machine=machine, label=LabelValue.GOOD)
     if good.exists():
         return good.order_by("pk"), "labeled_good"
-    unlabeled = Layer.objects.filter(machine=machine, label="")
+    # Retention may have removed an unlabeled layer's image (labeled ones it keeps).
+    unlabeled = Layer.objects.filter(machine=machine, label="", files_removed_at__isnull=True)
     return unlabeled.order_by("pk"), "all_unlabeled"
 
 

@@ -266,8 +266,9 @@ def _label_head(
 
 @transaction.atomic
 def model_version_activate(*, version: ModelVersion, actor=None) -> ModelVersion:
-    """Makes this version the machine's scorer; layers left unscored for want of one are queued."""
-    from apps.layers.services import layer_enqueue_scoring_on_commit
+    """Makes this version the machine's scorer; layers left unscored for want of one, or failed for a
+    broken artifact, are queued."""
+    from apps.scoring.claims import layers_requeue_for_model
 
     if version.status not in (ModelVersion.Status.READY, ModelVersion.Status.RETIRED, ModelVersion.Status.ACTIVE):
         raise ValueError(f"Version {version.version} is {version.status} and cannot be activated.")
@@ -279,9 +280,7 @@ def model_version_activate(*, version: ModelVersion, actor=None) -> ModelVersion
     version.status = ModelVersion.Status.ACTIVE
     version.activated_at = timezone.now()
     version.save(update_fields=["status", "activated_at"])
-    waiting = Layer.objects.filter(machine_id=version.machine_id, status=Layer.Status.UNSCORED)
-    for layer_id in waiting.values_list("pk", flat=True).iterator():
-        layer_enqueue_scoring_on_commit(layer_id=layer_id)
+    layers_requeue_for_model(machine_id=version.machine_id)
     return version
 
 

@@ -6,6 +6,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from apps.layers.files import machine_disk_usage
 from apps.layers.imaging import ImageRejected, ImageTooLarge, read_image_array
 from apps.layers.models import DefectKind, Layer, PrintJob
 from apps.layers.selectors import job_list, layer_get, layer_list
@@ -63,6 +64,7 @@ def machine_detail(request, slug: str):
         "page": page,
         "active": model_version_active(machine=machine),
         "can_manage_tokens": can_manage_tokens(request.user),
+        "disk_usage": machine_disk_usage(machine=machine),
     }
     return render(request, "ui/machine_detail.html", context)
 

@@ -45,6 +45,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "config.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -149,8 +150,21 @@ LAYERWATCH_PART_DAMAGE_DISTANCE_PX = float(os.environ.get("LAYERWATCH_PART_DAMAG
 LAYERWATCH_ESTIMATED_PART_MIN_LAYERS = int(os.environ.get("LAYERWATCH_ESTIMATED_PART_MIN_LAYERS", 3))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
-# A layer still queued after this long is put back on the scoring queue by the sweeper.
-LAYERWATCH_REQUEUE_AFTER_SECONDS = int(os.environ.get("LAYERWATCH_REQUEUE_AFTER_SECONDS", 600))
+# Delivery of scoring (apps.scoring.claims, docs/reliability.md). The sweeper runs this often; it
+# re-sends a queued layer unclaimed this long whose message is on no queue, or claimed longer than
+# the claim timeout (its worker died). On a broker it cannot read (not Redis) it waits UNSEEN_AFTER.
+LAYERWATCH_SWEEP_INTERVAL_SECONDS = float(os.environ.get("LAYERWATCH_SWEEP_INTERVAL_SECONDS", 20))
+LAYERWATCH_REQUEUE_AFTER_SECONDS = int(os.environ.get("LAYERWATCH_REQUEUE_AFTER_SECONDS", 30))
+LAYERWATCH_CLAIM_TIMEOUT_SECONDS = int(os.environ.get("LAYERWATCH_CLAIM_TIMEOUT_SECONDS", 60))
+LAYERWATCH_REQUEUE_UNSEEN_AFTER_SECONDS = int(os.environ.get("LAYERWATCH_REQUEUE_UNSEEN_AFTER_SECONDS", 600))
+# A scoring batch waits this long for a restarting database before it gives its layers to the sweeper.
+LAYERWATCH_DATABASE_RETRY_SECONDS = float(os.environ.get("LAYERWATCH_DATABASE_RETRY_SECONDS", 120))
+# Retention (apps.layers.files): days to keep each kind of file; 0 keeps them for ever. Labeled
+# layers, layers in alerts and layers kept by hand are never thinned. Beat applies it daily.
+LAYERWATCH_RETAIN_IMAGES_DAYS = int(os.environ.get("LAYERWATCH_RETAIN_IMAGES_DAYS", 0))
+LAYERWATCH_RETAIN_HEATMAPS_DAYS = int(os.environ.get("LAYERWATCH_RETAIN_HEATMAPS_DAYS", 0))
+LAYERWATCH_RETAIN_RECONSTRUCTIONS_DAYS = int(os.environ.get("LAYERWATCH_RETAIN_RECONSTRUCTIONS_DAYS", 0))
+LAYERWATCH_DISK_USAGE_CACHE_SECONDS = int(os.environ.get("LAYERWATCH_DISK_USAGE_CACHE_SECONDS", 300))
 # Training reads at most this many layers; a first customer archive has ~45k.
 LAYERWATCH_MAX_TRAINING_LAYERS = int(os.environ.get("LAYERWATCH_MAX_TRAINING_LAYERS", 4000))
 # The change channel's calibration scores this many good layers in order, at about 0.2 s each on a CPU core.
@@ -207,9 +221,21 @@ CELERY_TASK_ROUTES = {
     "workers.*": {"queue": "default"},
 }
 CELERY_TASK_TIME_LIMIT = 6 * 3600
+# A broker that restarts is waited for, at start-up too. A task running when the connection drops
+# finishes: the solo and threads pools cannot cancel it (Celery would stop the worker instead), and
+# its message coming back, or re-sent by the sweeper, finds its layers claimed or scored.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stuck-layers": {"task": "workers.housekeeping.requeue_stuck_layers", "schedule": 60.0},
     "watch-check": {"task": "workers.monitoring.watch_check", "schedule": LAYERWATCH_WATCH_INTERVAL_SECONDS},
+    "requeue-stuck-layers": {
+        "task": "workers.housekeeping.requeue_stuck_layers",
+        "schedule": LAYERWATCH_SWEEP_INTERVAL_SECONDS,
+        # Sweeps left waiting behind a busy queue go stale; one that runs late still does its job.
+        "options": {"expires": 10 * LAYERWATCH_SWEEP_INTERVAL_SECONDS},
+    },
+    "apply-retention": {"task": "workers.retention.apply_retention", "schedule": 24 * 3600.0},
 }
 
 LOGGING = {
