@@ -15,6 +15,18 @@ from tests.worker import celery_worker_process, worker_drained  # noqa: F401  (f
 
 
 @pytest.fixture
+def eager_tasks():
+    """Runs Celery tasks inline (retries too, without their countdown). The worker modules are
+    loaded as a worker process loads them, so tasks that apps send by name run here too."""
+    from config.celery import app as celery_app
+
+    celery_app.loader.import_default_modules()
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
 def printer(db):
     """A machine and its token, as a printer holds it."""
     return machine_create(name="Printer A")

@@ -19,12 +19,19 @@ def drift_history(*, version: ModelVersion, before: int, extra: int = 0) -> list
     return [(layer_id, score / trained) for layer_id, score, trained in reversed(rows)]
 
 
+# A backlog deeper than this is caught up by the layers' own messages, oldest first.
+MAX_PREDECESSORS = 256
+
+
 def queued_before(*, machine_id: int, before: int, exclude: set[int]) -> list[Layer]:
-    """The machine's layers still queued that arrived before `before`: scored first, so that no
-    layer is judged against a history that is missing only because it is still in the queue."""
-    return list(
+    """The machine's layers sent for scoring and still queued that arrived before `before` (the
+    latest MAX_PREDECESSORS): scored first, so that no layer is judged against a history that is
+    missing only because it is still in the queue. Layers stored without being sent (an archive
+    imported with --no-score) are not."""
+    latest = (
         Layer.objects.select_related("machine", "current_score")
-        .filter(machine_id=machine_id, status=Layer.Status.QUEUED, pk__lt=before)
+        .filter(machine_id=machine_id, status=Layer.Status.QUEUED, enqueued_at__isnull=False, pk__lt=before)
         .exclude(pk__in=exclude)
-        .order_by("pk")
+        .order_by("-pk")[:MAX_PREDECESSORS]
     )
+    return sorted(latest, key=lambda layer: layer.pk)

@@ -9,17 +9,9 @@ import pytest
 
 from apps.layers.models import Layer, PrintJob
 from apps.scoring.models import LayerScore, ModelVersion
-from config.celery import app as celery_app
 
 THRESHOLD = 0.02
 
-
-@pytest.fixture
-def eager_tasks():
-    """Runs Celery tasks inline (retries too, without their countdown)."""
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
 
 
 def scored_job(machine, normalised: list[float], *, job_id: str = "J1", start: int = 0) -> list[Layer]:

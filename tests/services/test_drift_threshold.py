@@ -21,8 +21,10 @@ def watched(machine, install_model):
     return version
 
 
-def ingest_job(machine) -> list[Layer]:
-    return [layer_ingest(machine=machine, job_id="J", index=i, data=image_bytes(seed=i), enqueue=False).layer
+def ingest_job(machine, *, sent: bool = True) -> list[Layer]:
+    """Layers as uploads leave them: stored and sent for scoring (the message is never delivered here,
+    so a test decides what a worker gets)."""
+    return [layer_ingest(machine=machine, job_id="J", index=i, data=image_bytes(seed=i), enqueue=sent).layer
             for i in range(N)]
 
 
@@ -65,3 +67,11 @@ def test_it_leaves_layers_labeled_defective_out_of_what_the_threshold_follows(pr
     later = layer_ingest(machine=printer.machine, job_id="K", index=0, data=image_bytes(seed=99), enqueue=False).layer
     [score] = layers_score(layer_ids=[later.pk])
     assert score.model_version == version and score.threshold == 1.0  # no good layers seen: trained threshold
+
+
+def test_it_leaves_layers_stored_without_being_sent_for_scoring_alone(printer, install_model):
+    watched(printer.machine, install_model)
+    archive = ingest_job(printer.machine, sent=False)  # an archive imported with --no-score
+    later = layer_ingest(machine=printer.machine, job_id="K", index=0, data=image_bytes(seed=99)).layer
+    assert [s.layer_id for s in layers_score(layer_ids=[later.pk])] == [later.pk]
+    assert not Layer.objects.filter(pk__in=[lr.pk for lr in archive], status=Layer.Status.SCORED).exists()

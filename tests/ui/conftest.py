@@ -94,16 +94,6 @@ def make_alert(machine, fake_version):
 
 
 @pytest.fixture
-def eager_tasks():
-    """Runs Celery tasks inline, so a queued notification is sent before the response."""
-    from config.celery import app as celery_app
-
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
-
-
-@pytest.fixture
 def admin_session(client, admin_user):
     client.login(username="ada", password="admin-password")
     return client
