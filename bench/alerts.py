@@ -194,7 +194,7 @@ def defect_visibility(machine: int) -> dict[str, dict[str, list[float]]]:
     (ml.synthetic.visibility); "scan_found": the share of such layers on which a detector that
     knows the defect's shape, but scans the bed for it, finds it within the target's false alarm
     budget (IDEAL_FALSE_ALARM_RATE). Each by kind, in the order of the recorded draws."""
-    from ml.change import MAX_REFERENCES
+    from ml.change.scoring import MAX_REFERENCES
     from ml.synthetic import DEFECT_KINDS, generate_job, machine_of
     from ml.synthetic.visibility import ideal_search_detection, ideal_visibility
 
@@ -242,7 +242,9 @@ def record_scores(
     from ml.alert_score import alert_score_combine
     from ml.calibration import calibrate, holdout_split
     from ml.calibration_set import calibration_set
-    from ml.change import change_calibrate_jobs, change_scores, layout_key, powder_lost_shares
+    from ml.change.calibration import change_calibrate_jobs
+    from ml.change.keys import layout_key, powder_lost_shares
+    from ml.change.scoring import change_scores
     from ml.groups import embed_layers
     from ml.preprocess import preprocess_batch
     from ml.scorers import get_scorer_class
@@ -417,7 +419,9 @@ def record_change_scores(out: Path, machine: int = RECORD_MACHINE, stated_layout
     only, so other synthetic machines are quick to check.
     """
     from ml.alert_score import alert_score_combine
-    from ml.change import change_calibrate_jobs, change_scores, layout_key, powder_lost_shares
+    from ml.change.calibration import change_calibrate_jobs
+    from ml.change.keys import layout_key, powder_lost_shares
+    from ml.change.scoring import change_scores
     from ml.preprocess import preprocess_batch
     from ml.synthetic import DEFECT_KINDS, generate_job
 

@@ -3,7 +3,7 @@
     .venv/bin/python bench/layouts.py [--machines 1 2 7] [--no-pblm] [--demo-printers 30]
 
 The change channel compares each layer with the previous layers of its part layout, and where the
-printer does not state its layouts, ml.change.same_layout decides from the images which layers
+printer does not state its layouts, ml.change.keys.same_layout decides from the images which layers
 those are. Calling a layout new where it is not costs little (the channel waits MIN_REFERENCES
 layers); calling a new layout, or a part that finished, the same one raises false alarms; and
 calling a defect's onset a new layout hides the defect. This counts both kinds of error on the
@@ -33,7 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.alerts import DEFECT_JOBS, GOOD_JOBS, RECORD_LAYERS, RECORD_PERSISTENCE, defect_onsets  # noqa: E402
-from ml.change import changed_share, layout_key, part_finished, parts_only_finished, same_layout  # noqa: E402
+from ml.change.keys import changed_share, layout_key, part_finished, parts_only_finished, same_layout  # noqa: E402
 from ml.preprocess import preprocess_batch  # noqa: E402
 from ml.synthetic import generate_job  # noqa: E402
 

@@ -7,9 +7,9 @@ One synthetic machine. The scorer trains on the machine's earlier jobs less a he
 apps.scoring.training does (ml.calibration.holdout_split); every variant's threshold is
 calibrated on that held-out job at 1% FPR (calibrate(), the product's rule), except layout
 memory, which the product judges against the per-layer threshold, and the change channel
-(ml.change), which ml.change.change_calibrate calibrates on all the earlier jobs, as the product does. "alert score" is
-what the product's alert rules judge: the higher of the two channels, each over its own
-threshold (ml.alert_score). Test jobs are later
+(ml.change), which ml.change.calibration.change_calibrate calibrates on all the earlier jobs, as
+the product does. "alert score" is what the product's alert rules judge: the higher of the two
+channels, each over its own threshold (ml.alert_score). Test jobs are later
 jobs of the same machine (new part layouts) with defects of random kinds that persist for
 PERSISTENCE layers. Layers are defective while a defect is on them.
 
@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ml.alert_score import alert_score_combine  # noqa: E402
 from ml.calibration import calibrate, holdout_split  # noqa: E402
-from ml.change import change_calibrate_jobs, change_scores  # noqa: E402
+from ml.change.calibration import change_calibrate_jobs  # noqa: E402
+from ml.change.scoring import change_scores  # noqa: E402
 from ml.evaluation import evaluate  # noqa: E402
 from ml.groups import embed_layers  # noqa: E402
 from ml.preprocess import preprocess_batch  # noqa: E402

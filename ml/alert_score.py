@@ -3,8 +3,8 @@
 - the layer's own score or, for scorers that have it, its layout-memory score (ml.sequence),
   judged against the layer's threshold;
 - the change channel (ml.change), judged against the change threshold;
-- powder lost since the previous layer (ml.change.powder_lost_share), judged against
-  ml.change.POWDER_LOST_SHARE: a short feed's first layer. The change channel sees a short feed
+- powder lost since the previous layer (ml.change.keys.powder_lost_share), judged against
+  ml.change.keys.POWDER_LOST_SHARE: a short feed's first layer. The change channel sees a short feed
   too, but it grows over the defect's first layers, and a new layout soon after the onset starts
   its comparison over: on printer B's look (bench/alerts.py --change-only --machine 20561) a wide,
   faint short feed three layers before a new layout reached 0.49, 0.93 and 1.4 times the change
@@ -24,7 +24,7 @@ from operator import attrgetter
 
 import numpy as np
 
-from ml.change import POWDER_LOST_SHARE
+from ml.change.keys import POWDER_LOST_SHARE
 
 SCORE, LAYOUT_MEMORY, CHANGE, POWDER_LOST = "score", "layout memory", "change", "powder lost"
 _VALUE = attrgetter("value")  # max() keeps the first of equals: on a tie the channel chosen first stays

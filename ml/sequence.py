@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from ml.change import parts_only_finished
+from ml.change.keys import parts_only_finished
 from ml.groups import embed_layers
 from ml.layout_runs import unbroken_run
 from ml.registration import estimate_shift
@@ -235,7 +235,7 @@ def memory_layouts_match(layer: tuple, previous: tuple) -> bool:
     A part that finishes while the others go on changes the embedding as new parts do, but the
     heatmap still shows the remaining parts' hot spots where they were, and the bare powder where
     the part was is cold: the memory of the layers before still holds, as long as nothing new
-    came (ml.change.parts_only_finished). Where new parts came it does not: their hot spots were
+    came (ml.change.keys.parts_only_finished). Where new parts came it does not: their hot spots were
     on none of the earlier layers, so they would count for MEMORY_DEPTH layers. Without it the
     layer after a finish kept its own per-layer score: on synthetic machine 1 it raised a false
     critical on a good job whose parts finished (1.65 times the threshold).
@@ -300,7 +300,7 @@ def layout_memory_scores(
 ) -> np.ndarray:
     """layout_memory_step() for each layer of one job in order, each seeing what the earlier ones
     left: (n,). `layouts`: the layers' stated layouts, where the printer states them;
-    `layout_keys`: their ml.change.layout_key()s, where the change channel has them
+    `layout_keys`: their ml.change.keys.layout_key()s, where the change channel has them
     (layout_memory_chain)."""
     stated = dict(enumerate(layouts or ()))
     keys = {} if layout_keys is None else dict(enumerate(layout_keys))

@@ -17,7 +17,7 @@ from apps.scoring.models import ModelVersion
 from apps.scoring.traces import earlier_layers
 from apps.scoring.verdicts import Verdict
 from ml.alert_score import alert_score_combine
-from ml.change import layout_key, powder_lost_between
+from ml.change.keys import layout_key, powder_lost_between
 from ml.sequence import MEMORY_DEPTH
 
 
@@ -50,7 +50,7 @@ def alert_channels_fields(*, layer: Layer, version: ModelVersion, verdict: Verdi
 
 
 def _powder_lost(*, layer: Layer, key, earlier) -> float | None:
-    """The share of the bed that lost powder since the previous layer (ml.change.powder_lost_share);
+    """The share of the bed that lost powder since the previous layer (ml.change.keys.powder_lost_share);
     None without a layout key for both (the change channel off, or the previous layer not scored yet)."""
     previous = next((e for e in earlier if e.index == layer.index - 1), None)
     if key is None or previous is None or previous.layout_key is None:

@@ -26,7 +26,7 @@ def layout_memory_fields(
 ) -> tuple[LayoutMemoryStep | None, dict]:
     """A layer's layout memory (None where its scorer has none), and the LayerScore fields it
     leaves for the layers after it. `earlier`: the job's layers up to MEMORY_DEPTH (or more) before
-    it (apps.scoring.traces.earlier_layers). `key`: the layer's ml.change.layout_key where the
+    it (apps.scoring.traces.earlier_layers). `key`: the layer's ml.change.keys.layout_key where the
     change channel runs, which the earlier layers stored (ml.sequence.memory_layouts_match)."""
     if verdict.top_fraction is None:
         return None, {}

@@ -5,21 +5,10 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from ml import change
-from ml.change import (
-    DEPTH,
-    MIN_CHANGE_SCORES,
-    MIN_REFERENCES,
-    _match_smoothed,
-    _photometric_fit,
-    _rescaled,
-    _top_bottom_margins,
-    change_calibrate,
-    change_chain,
-    change_flagged,
-    change_frame,
-    change_score,
-    change_scores,
+from ml.change import scoring as change_scoring
+from ml.change.calibration import MIN_CHANGE_SCORES, change_calibrate
+from ml.change.keys import (
+    POWDER_LOST_SHARE,
     layout_key,
     little_changed,
     much_changed,
@@ -31,6 +20,19 @@ from ml.change import (
     powder_lost_shares,
     same_layout,
     same_parts,
+)
+from ml.change.margins import top_bottom_margins
+from ml.change.scoring import (
+    DEPTH,
+    MIN_REFERENCES,
+    _match_smoothed,
+    _photometric_fit,
+    _rescaled,
+    change_chain,
+    change_flagged,
+    change_frame,
+    change_score,
+    change_scores,
 )
 from ml.preprocess import preprocess_batch
 from ml.synthetic import generate_job
@@ -113,16 +115,16 @@ def test_the_photos_edge_a_few_pixels_inside_the_rows_compared_is_no_change_wher
 
 
 def test_only_the_rows_a_reference_was_shifted_across_are_left_out_at_the_top_and_bottom():
-    assert _top_bottom_margins([(0.3, 5.0), (-0.2, -6.0)]) == (4, 4)  # a few px at least; sideways shifts do not count
-    assert _top_bottom_margins([(3.2, 0.0), (-1.5, 0.0)]) == (6, 4)  # shifted down: padding at the top
-    assert _top_bottom_margins([(-20.0, 0.0)]) == (4, 10)  # never more than at the sides
+    assert top_bottom_margins([(0.3, 5.0), (-0.2, -6.0)]) == (4, 4)  # a few px at least; sideways shifts do not count
+    assert top_bottom_margins([(3.2, 0.0), (-1.5, 0.0)]) == (6, 4)  # shifted down: padding at the top
+    assert top_bottom_margins([(-20.0, 0.0)]) == (4, 10)  # never more than at the sides
 
 
 @pytest.fixture
 def nothing_returns(monkeypatch):
     """The change channel without _returned_to_surroundings, which also keeps the clean powder after
     a small defect from looking changed: the tests of the flags check that they do it alone."""
-    monkeypatch.setattr(change, "_RETURN_KEPT", -1.0)
+    monkeypatch.setattr(change_scoring, "_RETURN_KEPT", -1.0)
 
 
 def test_layers_over_the_threshold_are_not_references_so_the_clean_powder_after_a_defect_is_no_change(
@@ -256,9 +258,9 @@ def test_powder_is_lost_on_a_short_feeds_first_layer_and_not_on_the_layers_befor
     images, _ = short_feed_job(seed=24)
     shares = powder_lost_shares(layout_key(images))
     assert np.isnan(shares[0])
-    assert shares[ONSET] >= change.POWDER_LOST_SHARE
+    assert shares[ONSET] >= POWDER_LOST_SHARE
     # Before it the powder covered the bed; after it the bare bed is what the previous layer showed.
-    assert max(shares[1:ONSET].max(), shares[ONSET + 1 :].max()) < change.POWDER_LOST_SHARE
+    assert max(shares[1:ONSET].max(), shares[ONSET + 1 :].max()) < POWDER_LOST_SHARE
 
 
 def test_keys_stored_before_they_held_block_means_lose_no_powder():

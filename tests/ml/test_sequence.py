@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from ml.change import layout_key
+from ml.change.keys import layout_key
 from ml.groups import embed_layers
 from ml.sequence import (
     MEMORY_DEPTH,
