@@ -17,7 +17,7 @@ instead: "per-layer" the plain per-layer scores, "layout memory", "change" or "p
 channel alone. Without --scores, the simulation below is used. --record-scores with --change-only
 records the change and powder-lost channels without a scorer or training, so that other machines
 are quick to check.
-A recording also holds each defect draw's ideal-observer d' (ml.synthetic.visibility) and the
+A recording also holds each defect draw's ideal-observer d' (bench.research.visibility) and the
 share of its due layers on which a detector that knows its shape, scanning the bed for it within
 the false-critical budget, finds it. The replay lists every draw's share alerted within 3 layers
 beside them: whether a miss was at the noise, where no detector could be sure of it, or above it.
@@ -191,12 +191,12 @@ def defect_visibility(machine: int) -> dict[str, dict[str, list[float]]]:
     """How visible each recorded defect draw is on the layer WITHIN layers after its onset, where a
     critical alert is due, comparing as the change channel does: the mean of its WITHIN + 1 layers
     with the defect against MAX_REFERENCES before it. "visibility": the ideal observer's d'
-    (ml.synthetic.visibility); "scan_found": the share of such layers on which a detector that
+    (bench.research.visibility); "scan_found": the share of such layers on which a detector that
     knows the defect's shape, but scans the bed for it, finds it within the target's false alarm
     budget (IDEAL_FALSE_ALARM_RATE). Each by kind, in the order of the recorded draws."""
+    from bench.research.visibility import ideal_search_detection, ideal_visibility
     from ml.change.scoring import MAX_REFERENCES
     from ml.synthetic import DEFECT_KINDS, generate_job, machine_of
-    from ml.synthetic.visibility import ideal_search_detection, ideal_visibility
 
     visibility = {table: {kind: [] for kind in DEFECT_KINDS} for table in ("visibility", "scan_found")}
     machine_look = machine_of(machine)
@@ -236,9 +236,10 @@ def record_scores(
     part layouts: good ones, and six with persistent defects of every kind. It records the
     per-layer scores, the alert scores the product's rules judge, with the change channel
     calibrated on the earlier jobs scored in order, as apps.scoring.training does, and the
-    layout-baseline sequential variant (ml.sequence), calibrated on the held-out jobs.
+    layout-baseline sequential variant (bench.research.sequence), calibrated on the held-out jobs.
     `holdout="random"` holds out random layers instead (the procedure before).
     """
+    from bench.research.sequence import layout_baseline_residual, same_embedding_as_previous
     from ml.alert_score import alert_score_combine
     from ml.calibration import calibrate, holdout_split
     from ml.calibration_set import calibration_set
@@ -246,9 +247,9 @@ def record_scores(
     from ml.change.keys import layout_key, powder_lost_shares
     from ml.change.scoring import change_scores
     from ml.groups import embed_layers
+    from ml.layout_memory.scoring import layout_memory_scores
     from ml.preprocess import preprocess_batch
     from ml.scorers import get_scorer_class
-    from ml.sequence import layout_baseline_residual, layout_memory_scores, same_layout
     from ml.synthetic import DEFECT_KINDS, generate_job
 
     def images(layers) -> np.ndarray:
@@ -273,7 +274,7 @@ def record_scores(
     def sequences(
         stack: np.ndarray, threshold: float | None = None, change_threshold: float | None = None, layouts=None
     ) -> tuple:
-        """Per-layer scores, the layout-baseline variant and layout memory (ml.sequence; the
+        """Per-layer scores, the layout-baseline variant (bench.research.sequence), layout memory (ml.layout_memory; the
         per-layer `threshold` decides which layers it learns from), the change channel
         (ml.change; its threshold decides which layers are its references) and powder lost (None
         where the change channel is off, as in the product); `layouts` the layouts the printer
@@ -292,7 +293,7 @@ def record_scores(
                 layouts=layouts,
                 layout_keys=keys,
             )
-        baseline = layout_baseline_residual(result.heatmaps, same_layout(stack))
+        baseline = layout_baseline_residual(result.heatmaps, same_embedding_as_previous(stack))
         lost = None if keys is None else powder_lost_shares(keys)
         return result.scores, baseline, memory, change_scores(stack, change_threshold, layouts), lost
 
@@ -308,7 +309,10 @@ def record_scores(
     if holdout == "jobs":  # held out as whole jobs, they are sequences the variants can run on
         by_job = [[p for p in held if jobs[p] == job] for job in dict.fromkeys(jobs[p] for p in held)]
         baseline = np.concatenate(
-            [layout_baseline_residual(scorer.score(pool[p]).heatmaps, same_layout(pool[p])) for p in by_job]
+            [
+                layout_baseline_residual(scorer.score(pool[p]).heatmaps, same_embedding_as_previous(pool[p]))
+                for p in by_job
+            ]
         )
         variants["layout baseline"] = calibrate(baseline[~np.isnan(baseline)], target_fpr=0.01).threshold
 

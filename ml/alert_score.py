@@ -1,6 +1,6 @@
 """The score the alert rules judge: the highest of a layer's alert channels, each over its own threshold.
 
-- the layer's own score or, for scorers that have it, its layout-memory score (ml.sequence),
+- the layer's own score or, for scorers that have it, its layout-memory score (ml.layout_memory),
   judged against the layer's threshold;
 - the change channel (ml.change), judged against the change threshold;
 - powder lost since the previous layer (ml.change.keys.powder_lost_share), judged against

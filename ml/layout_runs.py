@@ -1,5 +1,5 @@
 """The layers a scored layer is compared with: the unbroken run of the same layout's layers just
-before it. Layout memory (ml.sequence) and the change channel (ml.change) each keep such a run,
+before it. Layout memory (ml.layout_memory) and the change channel (ml.change) each keep such a run,
 each deciding by its own key whether two layers show the same layout."""
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from apps.scoring.traces import earlier_layers
 from apps.scoring.verdicts import Verdict
 from ml.alert_score import alert_score_combine
 from ml.change.keys import layout_key, powder_lost_between
-from ml.sequence import MEMORY_DEPTH
+from ml.layout_memory.scoring import MEMORY_DEPTH
 
 
 def alert_channels_fields(*, layer: Layer, version: ModelVersion, verdict: Verdict, image: np.ndarray) -> dict:
