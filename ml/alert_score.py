@@ -6,10 +6,8 @@
 - powder lost since the previous layer (ml.change.keys.powder_lost_share), judged against
   ml.change.keys.POWDER_LOST_SHARE: a short feed's first layer. The change channel sees a short feed
   too, but it grows over the defect's first layers, and a new layout soon after the onset starts
-  its comparison over: on printer B's look (bench/alerts.py --change-only --machine 20561) a wide,
-  faint short feed three layers before a new layout reached 0.49, 0.93 and 1.4 times the change
-  threshold and was missed. The bed that lost powder was 14% of it (4-32% at every short feed's
-  onset on synthetic machines 1, 2, 7 and printer B's look; 0.13% at most between good layers).
+  its comparison over, so a short feed's first layer must count on its own (ml/README.md has the
+  measurement).
 
 The change score is a maximum over many pixels and filters and never falls to zero: good layers
 sit at its baseline, most of the way up to its threshold. So it is rescaled from its baseline:

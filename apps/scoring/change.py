@@ -35,7 +35,7 @@ def change_fields(
 ) -> tuple[ChangeResult | None, dict]:
     """The layer's change against its layout's previous layers (None where the version has no
     change threshold, or the layout too few layers yet), and what it leaves for the next layers.
-    `key`: the image's ml.change.keys.layout_key (None where the version has no change threshold);
+    `key`: the image's parts key (ml.change.keys.parts_keys) (None where the version has no change threshold);
     `earlier`: the job's layers up to CHANGE_LOOKBACK before it (apps.scoring.traces.earlier_layers)."""
     if not version.change_threshold:
         return None, {}
@@ -47,7 +47,9 @@ def change_fields(
         (e.index, e.layout_key, (e.change_frame, change_flagged(e.index, scores, version.change_threshold)))
         for e in earlier
     ]
-    chain = change_chain(layer.index, key, flagged, layout=layer.layout, layouts={e.index: e.layout for e in earlier})
+    chain = change_chain(
+        layer.index, key, flagged, stated_layout=layer.layout, stated_layouts={e.index: e.layout for e in earlier}
+    )
     # Only the chain's frames are decoded: the layers before it are read for their flags.
     frames = [decode_array(stored, _FRAME_SHAPE) for stored, _ in chain]
     result = change_score(frame, frames, [flag for _, flag in chain])

@@ -32,8 +32,8 @@ def layout_memory_fields(
 ) -> tuple[LayoutMemoryStep | None, dict]:
     """A layer's layout memory (None where its scorer has none), and the LayerScore fields it
     leaves for the layers after it. `earlier`: the job's layers up to MEMORY_DEPTH (or more) before
-    it (apps.scoring.traces.earlier_layers). `key`: the layer's ml.change.keys.layout_key where the
-    change channel runs, which the earlier layers stored (ml.layout_memory.scoring.memory_layouts_match)."""
+    it (apps.scoring.traces.earlier_layers). `key`: the layer's parts key (ml.change.keys.parts_keys) where the
+    change channel runs, which the earlier layers stored (ml.layout_memory.scoring.memory_continues)."""
     if verdict.top_fraction is None:
         return None, {}
     earlier = [
@@ -47,10 +47,10 @@ def layout_memory_fields(
         layer.index,
         verdict.embedding,
         traces,
-        layout_key=key,
-        layout_keys={e.index: e.layout_key for e in earlier},
-        layout=layer.layout,
-        layouts={e.index: e.layout for e in earlier},
+        parts_key=key,
+        parts_keys={e.index: e.layout_key for e in earlier},
+        stated_layout=layer.layout,
+        stated_layouts={e.index: e.layout for e in earlier},
     )
     # The layout's first layer (or one whose neighbours are not scored yet) keeps its own score.
     step = layout_memory_step(

@@ -29,12 +29,12 @@ class ChangeCalibration:
     n_scores: int
 
 
-def change_calibrate_jobs(jobs, layouts=None) -> ChangeCalibration | None:
+def change_calibrate_jobs(jobs, stated_layouts=None) -> ChangeCalibration | None:
     """change_calibrate() on good jobs' images, each (n, H, W) stack of one job's consecutive
-    layers scored in order (change_scores), with each job's stated `layouts` where given."""
-    layouts = repeat(None) if layouts is None else layouts
+    layers scored in order (change_scores), with each job's `stated_layouts` where given."""
+    stated_layouts = repeat(None) if stated_layouts is None else stated_layouts
     # zip, not strict: `jobs` may be a generator (one job's images in memory at a time).
-    scores = [change_scores(images, layouts=stated) for images, stated in zip(jobs, layouts)]  # noqa: B905
+    scores = [change_scores(images, stated_layouts=stated) for images, stated in zip(jobs, stated_layouts)]  # noqa: B905
     return change_calibrate(np.concatenate(scores or [np.empty(0)]))
 
 

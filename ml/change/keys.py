@@ -1,6 +1,6 @@
 """Parts keys: which parts a layer shows, so the change channel compares it only with layers that show the same ones.
 
-A layer's parts key (layout_key) is its parts signature, then its 8 px block means. same_layout
+A layer's parts key (parts_keys) is its parts signature, then its 8 px block means. parts_keys_match
 reads two consecutive layers' keys: the same parts (by their signature, or where too little of
 the bed changed for new parts), none of them finished, and not too much of the bed changed; or
 the same parts under a bed that lost powder (a short feed changes the signature as much as new
@@ -59,9 +59,9 @@ def _signature(blocks: np.ndarray) -> np.ndarray:
     return (flat / np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-9)).astype(np.float32)
 
 
-def layout_key(images: np.ndarray) -> np.ndarray:
+def parts_keys(images: np.ndarray) -> np.ndarray:
     """(n, H, W) square images -> (n, 2d): each layer's parts signature, then its 8 px block means
-    (what same_layout compares)."""
+    (what parts_keys_match compares)."""
     blocks = _block_means(images)
     return np.concatenate([_signature(blocks), blocks.reshape(len(blocks), -1)], axis=1)
 
@@ -70,8 +70,8 @@ def same_parts(signature: np.ndarray, previous: np.ndarray) -> bool:
     return float(np.dot(np.asarray(signature, np.float32), np.asarray(previous, np.float32))) >= SAME_PARTS
 
 
-def same_layout(key: np.ndarray, previous: np.ndarray) -> bool:
-    """Whether a layer (its layout_key) shows the same layout as the layer before it: the same parts
+def parts_keys_match(key: np.ndarray, previous: np.ndarray) -> bool:
+    """Whether a layer (its parts key) shows the same part layout as the layer before it: the same parts
     (by their signature, or where too little of the bed changed for new parts: little_changed),
     none of them finished (part_finished), and not too much of the bed changed for the same parts
     (much_changed); or the same ones under a bed that lost powder
@@ -112,13 +112,13 @@ def powder_lost_share(levels: np.ndarray, previous: np.ndarray) -> float:
 
 
 def powder_lost_between(key: np.ndarray, previous: np.ndarray) -> float:
-    """powder_lost_share between two consecutive layers' layout_keys; 0 for keys of different lengths."""
+    """powder_lost_share between two consecutive layers' parts keys; 0 for keys of different lengths."""
     split = _split_keys(key, previous)
     return 0.0 if split is None else powder_lost_share(split[0][1], split[1][1])
 
 
 def powder_lost_shares(keys: np.ndarray) -> np.ndarray:
-    """powder_lost_between each layer's layout_key and the one before, for one job's layers in
+    """powder_lost_between each layer's parts key and the one before, for one job's layers in
     order; NaN for the first."""
     return np.array([np.nan, *(powder_lost_between(keys[t], keys[t - 1]) for t in range(1, len(keys)))])
 
@@ -138,7 +138,7 @@ def part_finished(levels: np.ndarray, previous: np.ndarray) -> bool:
 
 
 def parts_only_finished(key: np.ndarray, previous: np.ndarray) -> bool:
-    """Whether, between two consecutive layers' layout_keys, a part finished (part_finished) and
+    """Whether, between two consecutive layers' parts keys, a part finished (part_finished) and
     nothing new came: fewer than _NEW_PART_BLOCKS blocks turned brighter by _BLOCK_CHANGE, beyond
     what the exposure and the camera's shift explain. False for keys of different lengths.
 
@@ -175,7 +175,7 @@ def changed_share(levels: np.ndarray, previous: np.ndarray) -> float:
 
 
 def _split_keys(key: np.ndarray, previous: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]] | None:
-    """Two layout_keys, each as [parts signature, block means] (float32); None for keys of
+    """Two parts keys, each as [parts signature, block means] (float32); None for keys of
     different lengths (one stored before keys held block means), which match nothing."""
     key, previous = np.asarray(key, np.float32), np.asarray(previous, np.float32)
     if key.shape != previous.shape:

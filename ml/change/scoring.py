@@ -20,7 +20,7 @@ parts growing a little. So each layer is lined up with the layout's previous lay
 A defect that appears on layer t and persists is seen best by averaging the layers since t: the
 score is the highest over lags j of the last j layers' mean against the MAX_REFERENCES layers
 before them, so it grows over a defect's first layers. A layout change (the parts changed, see
-ml.change.keys.same_layout, or a new layout the printer stated) starts over: the channel then
+ml.change.keys.parts_keys_match, or a new layout the printer stated) starts over: the channel then
 waits MIN_REFERENCES layers.
 
 numpy and scipy only; images are preprocessed (H, W) float32 layers of one job.
@@ -35,7 +35,7 @@ import numpy as np
 from scipy import ndimage
 
 from ml.change.filters import GATE_REACH, beside_strong_edges, filtered_peaks
-from ml.change.keys import layout_key, same_layout
+from ml.change.keys import parts_keys, parts_keys_match
 from ml.change.margins import BORDER_GATE_REACH, MARGIN, inner_mask, top_bottom_margins
 from ml.layout_runs import unbroken_run
 from ml.registration import estimate_shifts
@@ -67,21 +67,21 @@ def change_frame(image: np.ndarray) -> np.ndarray:
 
 
 def change_scores(
-    images: np.ndarray, threshold: float | None = None, layouts: Sequence[str] | None = None
+    images: np.ndarray, threshold: float | None = None, stated_layouts: Sequence[str] | None = None
 ) -> np.ndarray:
     """change_score() of each layer of one job in order, each against the ones before; NaN where
     none. With the channel's `threshold`, layers over it are not references (see change_score);
-    `layouts` are the layers' stated layouts, where the printer states them (change_chain)."""
+    `stated_layouts` are the layers' stated layouts, where the printer states them (change_chain)."""
     images = np.asarray(images, dtype=np.float32)
-    keys = layout_key(images)
+    keys = parts_keys(images)
     frames = [change_frame(image) for image in images]
-    stated = dict(enumerate(layouts or ()))
+    stated = dict(enumerate(stated_layouts or ()))
     scores = np.full(len(images), np.nan)
     limit = np.inf if threshold is None else threshold
     for t in range(len(images)):
         within = {i: scores[i] for i in range(max(0, t - DEPTH - MIN_REFERENCES), t)}
         earlier = [(i, keys[i], (frames[i], change_flagged(i, within, limit))) for i in range(max(0, t - DEPTH), t)]
-        chain = change_chain(t, keys[t], earlier, layout=stated.get(t, ""), layouts=stated)
+        chain = change_chain(t, keys[t], earlier, stated_layout=stated.get(t, ""), stated_layouts=stated)
         result = change_score(frames[t], [f for f, _ in chain], [flag for _, flag in chain])
         if result is not None:
             scores[t] = result.score
@@ -109,17 +109,25 @@ def change_chain(
     key: np.ndarray,
     earlier: list[tuple[int, np.ndarray, object]],
     *,
-    layout: str = "",
-    layouts: Mapping[int, str] | None = None,
+    stated_layout: str = "",
+    stated_layouts: Mapping[int, str] | None = None,
 ) -> list:
     """What the unbroken run of layers just before `index` with the same layout left, newest first.
 
-    `key`: this layer's layout_key. `earlier`: (index, layout key, what the layer left: its change
+    `key`: this layer's parts key (parts_keys). `earlier`: (index, parts key, what the layer left: its change
     frame, and whether it was flagged, for change_score) of previous layers of the job, in any
-    order. Where the printer stated the layouts (`layout` of this layer, `layouts` of earlier ones
-    by index), those decide instead of the keys (ml.layout_runs.unbroken_run).
+    order. Where the printer stated the layouts (`stated_layout` of this layer, `stated_layouts` of
+    earlier ones by index), those decide instead of the keys (ml.layout_runs.unbroken_run).
     """
-    return unbroken_run(index, key, earlier, depth=DEPTH, match=same_layout, layout=layout, layouts=layouts)
+    return unbroken_run(
+        index,
+        key,
+        earlier,
+        depth=DEPTH,
+        match=parts_keys_match,
+        stated_layout=stated_layout,
+        stated_layouts=stated_layouts,
+    )
 
 
 @dataclass

@@ -79,37 +79,37 @@ def layout_memory_chain(
     embedding: np.ndarray,
     earlier: list[tuple[int, np.ndarray, np.ndarray]],
     *,
-    layout_key: np.ndarray | None = None,
-    layout_keys: Mapping[int, np.ndarray | None] | None = None,
-    layout: str = "",
-    layouts: Mapping[int, str] | None = None,
+    parts_key: np.ndarray | None = None,
+    parts_keys: Mapping[int, np.ndarray | None] | None = None,
+    stated_layout: str = "",
+    stated_layouts: Mapping[int, str] | None = None,
 ) -> list:
     """The traces of the unbroken run of layers just before `index` that show the same layout.
 
     `earlier`: (index, embedding, trace) of previous layers of the job, in any order. The run
     stops at a missing layer or a layout change, and after MEMORY_DEPTH layers. Two layers show
-    the same layout where their embeddings match, or where the change channel's layout keys
-    (`layout_key` of this layer, `layout_keys` of earlier ones by index) show that a part finished
-    while the others went on (memory_layouts_match). Where the printer stated the layouts
-    (`layout` of this layer, `layouts` of earlier ones by index), those decide instead
+    the same layout where their layout embeddings match, or where the change channel's parts keys
+    (`parts_key` of this layer, `parts_keys` of earlier ones by index) show that a part finished
+    while the others went on (memory_continues). Where the printer stated the layouts
+    (`stated_layout` of this layer, `stated_layouts` of earlier ones by index), those decide instead
     (ml.layout_runs.unbroken_run).
     """
-    layout_keys = layout_keys or {}
-    keyed = [(i, (e, layout_keys.get(i)), trace) for i, e, trace in earlier]
+    parts_keys = parts_keys or {}
+    keyed = [(i, (e, parts_keys.get(i)), trace) for i, e, trace in earlier]
     return unbroken_run(
         index,
-        (embedding, layout_key),
+        (embedding, parts_key),
         keyed,
         depth=MEMORY_DEPTH,
-        match=memory_layouts_match,
-        layout=layout,
-        layouts=layouts,
+        match=memory_continues,
+        stated_layout=stated_layout,
+        stated_layouts=stated_layouts,
     )
 
 
-def memory_layouts_match(layer: tuple, previous: tuple) -> bool:
-    """Whether layout memory goes on from one layer to the next, given each one's (embedding,
-    layout key or None).
+def memory_continues(layer: tuple, previous: tuple) -> bool:
+    """Whether layout memory goes on from one layer to the next, given each one's (layout
+    embedding, parts key or None).
 
     A part that finishes while the others go on changes the embedding as new parts do, but the
     heatmap still shows the remaining parts' hot spots where they were, and the bare powder where
@@ -164,15 +164,15 @@ def layout_memory_scores(
     top_fraction: float,
     scores: np.ndarray | None = None,
     threshold: float | None = None,
-    layouts: Sequence[str] | None = None,
-    layout_keys: np.ndarray | None = None,
+    stated_layouts: Sequence[str] | None = None,
+    parts_keys: np.ndarray | None = None,
 ) -> np.ndarray:
     """layout_memory_step() for each layer of one job in order, each seeing what the earlier ones
-    left: (n,). `layouts`: the layers' stated layouts, where the printer states them;
-    `layout_keys`: their ml.change.keys.layout_key()s, where the change channel has them
+    left: (n,). `stated_layouts`: the layers' stated layouts, where the printer states them;
+    `parts_keys`: their ml.change.keys.parts_keys(), where the change channel has them
     (layout_memory_chain)."""
-    stated = dict(enumerate(layouts or ()))
-    keys = {} if layout_keys is None else dict(enumerate(layout_keys))
+    stated = dict(enumerate(stated_layouts or ()))
+    keys = {} if parts_keys is None else dict(enumerate(parts_keys))
     memory = np.empty(len(heatmaps))
     traces: list[np.ndarray | None] = [None] * len(heatmaps)
     for t, heatmap in enumerate(heatmaps):
@@ -183,10 +183,10 @@ def layout_memory_scores(
                 t,
                 embeddings[t],
                 earlier,
-                layout_key=keys.get(t),
-                layout_keys=keys,
-                layout=stated.get(t, ""),
-                layouts=stated,
+                parts_key=keys.get(t),
+                parts_keys=keys,
+                stated_layout=stated.get(t, ""),
+                stated_layouts=stated,
             ),
             top_fraction=top_fraction,
             score=None if scores is None else scores[t],

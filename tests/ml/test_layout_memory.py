@@ -1,6 +1,6 @@
 import numpy as np
 
-from ml.change.keys import layout_key
+from ml.change.keys import parts_keys
 from ml.groups import embed_layers
 from ml.layout_memory.scoring import (
     MEMORY_DEPTH,
@@ -62,17 +62,17 @@ def test_stated_layouts_decide_over_embeddings_where_both_layers_have_one():
     trace = layout_memory_trace(np.ones((8, 8), dtype=np.float32))
     earlier = [(9, other, trace), (8, other, trace)]
     assert layout_memory_chain(10, same, earlier) == []
-    assert layout_memory_chain(10, same, earlier, layout="A", layouts={9: "A", 8: "A"}) == [trace, trace]
-    assert layout_memory_chain(10, same, earlier, layout="A", layouts={9: "A", 8: "B"}) == [trace]
+    assert layout_memory_chain(10, same, earlier, stated_layout="A", stated_layouts={9: "A", 8: "A"}) == [trace, trace]
+    assert layout_memory_chain(10, same, earlier, stated_layout="A", stated_layouts={9: "A", 8: "B"}) == [trace]
     # Layer 8 stated no layout: its embedding decides against layer 9's.
-    assert layout_memory_chain(10, same, earlier, layout="A", layouts={9: "A"}) == [trace, trace]
+    assert layout_memory_chain(10, same, earlier, stated_layout="A", stated_layouts={9: "A"}) == [trace, trace]
 
 
 def test_layout_memory_goes_on_where_a_part_finished_while_the_others_went_on_but_not_where_new_parts_came():
     finish, new_group = 22, 30  # seed 201's first part is done on layer 22; new parts come on 30
     layers = generate_job(seed=201, n_layers=new_group + 1, machine_seed=1, parts_finish_early=True)
     images = np.stack([layer.image for layer in layers]).astype(np.float32) / 255
-    embeddings, keys = embed_layers(images), layout_key(images)
+    embeddings, keys = embed_layers(images), parts_keys(images)
     trace = layout_memory_trace(np.ones((8, 8), dtype=np.float32))
 
     def chain(index: int, **kwargs) -> list:
@@ -81,10 +81,10 @@ def test_layout_memory_goes_on_where_a_part_finished_while_the_others_went_on_bu
 
     all_keys = dict(enumerate(keys))
     assert chain(finish) == []  # the embedding takes the finish for a new layout
-    assert len(chain(finish, layout_key=keys[finish], layout_keys=all_keys)) == 4
+    assert len(chain(finish, parts_key=keys[finish], parts_keys=all_keys)) == 4
     # Without the earlier layers' keys (the change channel was off), the embeddings decide.
-    assert chain(finish, layout_key=keys[finish]) == []
-    assert chain(new_group, layout_key=keys[new_group], layout_keys=all_keys) == []
+    assert chain(finish, parts_key=keys[finish]) == []
+    assert chain(new_group, parts_key=keys[new_group], parts_keys=all_keys) == []
 
 
 def test_layout_memory_never_scores_above_the_layer_itself():
