@@ -10,9 +10,10 @@ import pytest
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
-@pytest.mark.parametrize("script", sorted(BENCH.glob("*.py")), ids=lambda path: path.name)
+@pytest.mark.parametrize("script", sorted(p for p in BENCH.rglob("*.py") if p.name != "__init__.py"),
+                         ids=lambda path: str(path.relative_to(BENCH)))
 def test_each_benchmark_script_loads(script, monkeypatch):
-    name = f"bench_{script.stem}"
+    name = "bench_" + "_".join(script.relative_to(BENCH).with_suffix("").parts)
     spec = importlib.util.spec_from_file_location(name, script)
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, name, module)  # dataclasses look their module up there

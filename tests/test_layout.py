@@ -1,5 +1,6 @@
 import importlib.util
 import platform
+import re
 import sys
 from pathlib import Path
 
@@ -44,4 +45,11 @@ def test_it_reads_test_data_from_the_repository_only():
     beside_checkout = ("/ \"shared\"", "../" + "shared")
     offenders = [str(p.relative_to(ROOT)) for p in [*(ROOT / "tests").rglob("*.py"), *(ROOT / "bench").rglob("*.py")]
                  if any(marker in p.read_text() for marker in beside_checkout)]
+    assert offenders == []
+
+
+def test_it_keeps_imports_running_one_way_from_workers_to_apps():
+    import_of_workers = re.compile(r"^\s*(from|import)\s+workers\b", re.MULTILINE)
+    offenders = [str(path.relative_to(ROOT)) for path in (ROOT / "apps").rglob("*.py")
+                 if import_of_workers.search(path.read_text())]
     assert offenders == []

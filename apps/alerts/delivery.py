@@ -1,18 +1,21 @@
-"""Sending one delivery attempt: webhook (signed), email, or the printer's pause hook."""
+"""Sending one delivery attempt: webhook (signed), email, Apprise, or the printer's pause hook (signed)."""
 
 import hashlib
 import hmac
 import json
+import os
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 import requests
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.alerts.apprise_targets import apprise_send, apprise_url_errors
+from apps.alerts.messages import alert_email, alert_message
 from apps.alerts.models import Delivery, DeliveryAttempt
 
 SIGNATURE_HEADER = "X-Layerwatch-Signature"
@@ -63,20 +66,56 @@ def _http_post(*, url: str, payload: dict, key: str, secret: str = "") -> Attemp
     return AttemptResult(ok=False, retryable=retryable, response_code=code, error=response.text[:500])
 
 
+def _recipients(channel) -> list[str]:
+    return [a.strip() for a in channel.recipients.replace("\n", ",").split(",") if a.strip()]
+
+
 def _email_send(*, delivery: Delivery) -> AttemptResult:
-    recipients = [a.strip() for a in delivery.channel.recipients.replace("\n", ",").split(",") if a.strip()]
+    recipients = _recipients(delivery.channel)
     if not recipients:
         return AttemptResult(ok=False, retryable=False, error="The channel has no recipients.")
-    alert = delivery.payload["alert"]
-    subject = f"[layerwatch] {alert['severity']} alert on {alert['machine']}"
-    if delivery.payload.get("test"):
-        subject = f"[layerwatch] test alert for {alert['machine']}"
-    body = json.dumps(delivery.payload, indent=2)
+    message = alert_message(payload=delivery.payload)
+    # The same Message-ID on every attempt lets a mail client drop a duplicate of a retried send.
+    headers = {"Message-ID": f"<{delivery.idempotency_key}@layerwatch>"}
+    email = alert_email(message=message, sender=settings.DEFAULT_FROM_EMAIL, recipients=recipients, headers=headers)
     try:
-        send_mail(subject, body, settings.LAYERWATCH_ALERT_EMAIL_FROM, recipients)
+        email.send()
     except Exception as error:  # SMTP errors are many and varied; all are worth a retry
         return AttemptResult(ok=False, error=f"{type(error).__name__}: {error}"[:2000])
     return AttemptResult(ok=True)
+
+
+def _apprise_send(*, delivery: Delivery) -> AttemptResult:
+    urls = delivery.channel.apprise_urls
+    problem = apprise_url_errors(urls)
+    if problem:
+        return AttemptResult(ok=False, retryable=False, error=problem)
+    message = alert_message(payload=delivery.payload)
+    attachment = None
+    if message.thumbnail:
+        attachment = _thumbnail_file(message.thumbnail)
+    try:
+        ok, error = apprise_send(
+            urls=urls,
+            title=message.subject.removeprefix("[layerwatch] "),
+            body=message.markdown,
+            attachment=attachment,
+        )
+    finally:
+        if attachment:
+            os.unlink(attachment)
+    return AttemptResult(ok=ok, error=error)
+
+
+def _thumbnail_file(data: bytes) -> str:
+    """Apprise attaches files by path: the heatmap thumbnail goes to a temporary file."""
+    with tempfile.NamedTemporaryFile(prefix="layerwatch-heatmap-", suffix=".png", delete=False) as handle:
+        handle.write(data)
+    return handle.name
+
+
+def pause_secret(machine) -> str:
+    return machine.pause_secret or settings.LAYERWATCH_PAUSE_HOOK_SECRET
 
 
 def _send(delivery: Delivery) -> AttemptResult:
@@ -85,11 +124,13 @@ def _send(delivery: Delivery) -> AttemptResult:
         url = delivery.machine.pause_url
         if not url:
             return AttemptResult(ok=False, retryable=False, error="The machine has no pause URL.")
-        return _http_post(url=url, payload=delivery.payload, key=key)
+        return _http_post(url=url, payload=delivery.payload, key=key, secret=pause_secret(delivery.machine))
     if delivery.channel is None:
         return AttemptResult(ok=False, retryable=False, error="The channel was deleted.")
     if delivery.kind == Delivery.Kind.EMAIL:
         return _email_send(delivery=delivery)
+    if delivery.kind == Delivery.Kind.APPRISE:
+        return _apprise_send(delivery=delivery)
     return _http_post(url=delivery.channel.url, payload=delivery.payload, key=key, secret=delivery.channel.secret)
 
 

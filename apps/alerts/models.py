@@ -93,6 +93,7 @@ class NotificationChannel(models.Model):
     class Kind(models.TextChoices):
         WEBHOOK = "webhook"
         EMAIL = "email"
+        APPRISE = "apprise"
 
     name = models.CharField(max_length=100)
     machine = models.ForeignKey(
@@ -108,9 +109,21 @@ class NotificationChannel(models.Model):
     url = models.URLField(blank=True, help_text="Webhook: where the JSON payload is POSTed.")
     secret = models.CharField(max_length=200, blank=True, help_text="Webhook: HMAC-SHA256 key.")
     recipients = models.TextField(blank=True, help_text="Email: addresses, one per line or comma-separated.")
+    apprise_urls = models.TextField(
+        blank=True,
+        help_text="Apprise: chat or push targets, one URL per line (slack://…, msteams://…, ntfy://…, json://…).",
+    )
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind}, {self.machine or 'fleet'})"
+
+    def clean(self) -> None:
+        from apps.alerts.apprise_targets import apprise_url_errors
+
+        if self.kind == self.Kind.APPRISE:
+            errors = apprise_url_errors(self.apprise_urls)
+            if errors:
+                raise ValidationError({"apprise_urls": errors})
 
 
 class Delivery(models.Model):
@@ -119,6 +132,7 @@ class Delivery(models.Model):
     class Kind(models.TextChoices):
         WEBHOOK = "webhook"
         EMAIL = "email"
+        APPRISE = "apprise"
         PAUSE = "pause"
 
     class Status(models.TextChoices):
@@ -128,6 +142,9 @@ class Delivery(models.Model):
         FAILED = "failed"
 
     alert = models.ForeignKey(Alert, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries")
+    system_alert = models.ForeignKey(
+        "monitoring.SystemAlert", null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
     channel = models.ForeignKey(
         NotificationChannel,
         null=True,
@@ -135,9 +152,10 @@ class Delivery(models.Model):
         on_delete=models.SET_NULL,
         related_name="deliveries",
     )
-    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="deliveries")
+    # Empty for a fleet-wide system alert (no scoring worker, a scoring backlog).
+    machine = models.ForeignKey(Machine, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries")
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    event = models.CharField(max_length=16, help_text="opened, escalated or test.")
+    event = models.CharField(max_length=16, help_text="opened, escalated, resolved or test.")
     # One delivery per alert, event and receiver, so a re-run evaluation never notifies twice.
     dedupe_key = models.CharField(max_length=100, unique=True)
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

@@ -1,6 +1,5 @@
 """Alert evaluation and lifecycle. Notifications are in notifications.py and delivery.py."""
 
-from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,6 +15,8 @@ from apps.alerts.selectors import (
 )
 from apps.layers.models import Label, LabelValue, Layer, PrintJob
 from apps.layers.services import layers_label_bulk
+from apps.queueing import task_send
+from apps.records.services import job_layers_likely_kind
 
 FEEDBACK_LABELS = {
     Alert.Outcome.FALSE_ALARM: LabelValue.GOOD,
@@ -30,7 +31,7 @@ class AlertStateError(ValueError):
 def alert_rules_enqueue(*, layer_id: int) -> None:
     """Called by scoring once a layer's score is committed: evaluation runs on the default queue,
     never inside scoring. Sent by name, so apps never import workers."""
-    current_app.send_task("workers.alerts.evaluate_alert_rules", args=[layer_id])
+    task_send("alerts.evaluate_alert_rules", layer_id)
 
 
 def alert_rules_evaluate(*, layer_id: int) -> Alert | None:
@@ -81,12 +82,17 @@ def alert_rules_evaluate(*, layer_id: int) -> Alert | None:
 
 def _reason(*, decision, job: PrintJob) -> str:
     """The rule that fired and, where layers of the alert lost powder, how much: an operator reading
-    the notification then knows to look for a short feed."""
+    the notification then knows to look for a short feed. Then the regions' likely defect kind."""
+    reason = decision.reason
     lost = job_powder_lost(job=job, indexes=decision.layer_indexes)
-    if not lost:
-        return decision.reason
-    index, share = max(lost, key=lambda row: row[1])
-    return f"{decision.reason}; powder gone from {share:.0%} of the bed on layer {index}, as after a short feed"
+    if lost:
+        index, share = max(lost, key=lambda row: row[1])
+        reason = f"{reason}; powder gone from {share:.0%} of the bed on layer {index}, as after a short feed"
+    # The kind the machine's labeled regions suggest, where it has enough of them.
+    kind = job_layers_likely_kind(job_id=job.pk, indexes=decision.layer_indexes)
+    if kind:
+        reason = f"{reason}; {kind}"
+    return reason[: Alert._meta.get_field("reason").max_length]
 
 
 def _alert_absorb(*, alert: Alert, decision, newest: int, layers: list[Layer]) -> Alert:

@@ -16,6 +16,7 @@ from apps.layers.apis import (
 )
 from apps.layers.job_apis import JobAbortApi, JobFinishApi, JobListCreateApi
 from apps.machines.apis import MachineGroupsApi, MachineListApi
+from apps.parts.apis import JobPartsApi
 
 app_name = "api"
 
@@ -25,6 +26,7 @@ urlpatterns = [
     path("jobs/", JobListCreateApi.as_view(), name="job-list"),
     path("jobs/<int:job_pk>/finish/", JobFinishApi.as_view(), name="job-finish"),
     path("jobs/<int:job_pk>/abort/", JobAbortApi.as_view(), name="job-abort"),
+    path("jobs/<int:job_id>/parts/", JobPartsApi.as_view(), name="job-parts"),
     path("layers/", LayerListCreateApi.as_view(), name="layer-list"),
     path("layers/<int:layer_id>/", LayerDetailApi.as_view(), name="layer-detail"),
     path("layers/<int:layer_id>/image/", LayerFileApi.as_view(kind="image"), name="layer-image"),

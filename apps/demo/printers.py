@@ -36,16 +36,20 @@ def png_bytes(image: np.ndarray) -> bytes:
 
 def upload_layer(
     *, session: requests.Session, url: str, printer: Printer, job: str, index: int, png: bytes,
-    retries: int = 8,
+    parts: bytes | None = None, retries: int = 8,
 ) -> requests.Response:
-    """POSTs one layer; retries connection errors and 5xx with backoff (the API is idempotent)."""
+    """POSTs one layer, with its part-label image where given; retries connection errors and 5xx
+    with backoff (the API is idempotent)."""
+    files = {"image": (f"layer-{index}.png", png, "image/png")}
+    if parts is not None:
+        files["parts"] = (f"parts-{index}.png", parts, "image/png")
     delay = 0.5
     for attempt in range(retries + 1):
         try:
             response = session.post(
                 f"{url.rstrip('/')}/api/v1/layers/",
                 headers={"Authorization": f"Token {printer.token}"},
-                files={"image": (f"layer-{index}.png", png, "image/png")},
+                files=files,
                 data={"job": job, "layer": str(index), "captured_at": datetime.now(UTC).isoformat()},
                 timeout=30,
             )
@@ -88,7 +92,8 @@ def run_printer(
             if stop.is_set():
                 break
             response = upload_layer(
-                session=session, url=url, printer=printer, job=job, index=layer.index, png=png_bytes(layer.image)
+                session=session, url=url, printer=printer, job=job, index=layer.index, png=png_bytes(layer.image),
+                parts=png_bytes(layer.parts),  # the simulated printers know their parts from the build
             )
             accepted += int(response.status_code in (200, 202))
             note = f" defect={layer.defect}" if layer.defect else ""

@@ -3,7 +3,7 @@ from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,6 +21,7 @@ from apps.layers.serializers import (
 )
 from apps.layers.services import JobEnded, LayerConflict, label_submit, layer_ingest
 from apps.machines.permissions import IsMachine, IsMachineOrOperator, IsOperator, request_machine
+from ml.parts.labels import LabelImageError
 
 
 class PayloadTooLarge(APIException):
@@ -65,7 +66,7 @@ class LayerListCreateApi(ListAPIView):
         responses={
             202: LayerAcceptedOutput,
             200: OpenApiResponse(LayerAcceptedOutput, "A retry with identical bytes."),
-            400: OpenApiResponse(description="A bad field; a message per field."),
+            400: OpenApiResponse(description="A bad field (a bad part-label image too); a message per field."),
             401: OpenApiResponse(description="Missing or bad machine token."),
             409: OpenApiResponse(
                 description="This layer was uploaded before with other bytes, or its job was finished or aborted."
@@ -76,7 +77,8 @@ class LayerListCreateApi(ListAPIView):
     )
     def post(self, request):
         content_length = int(request.META.get("CONTENT_LENGTH") or 0)
-        if content_length > settings.LAYERWATCH_MAX_IMAGE_BYTES + _FORM_OVERHEAD:
+        # Room for the image and a part-label image of up to the same size.
+        if content_length > 2 * settings.LAYERWATCH_MAX_IMAGE_BYTES + _FORM_OVERHEAD:
             raise PayloadTooLarge(
                 f"The request is {content_length} bytes; the limit for an image is "
                 f"{settings.LAYERWATCH_MAX_IMAGE_BYTES} bytes."
@@ -96,7 +98,10 @@ class LayerListCreateApi(ListAPIView):
                 data=upload.read(),
                 captured_at=form.validated_data.get("captured_at"),
                 layout=form.validated_data.get("layout", ""),
+                parts=form.validated_data["parts"].read() if "parts" in form.validated_data else None,
             )
+        except LabelImageError as error:
+            raise ValidationError({"parts": [str(error)]}) from error
         except ImageTooLarge as error:
             raise PayloadTooLarge(str(error)) from error
         except ImageRejected as error:
@@ -152,5 +157,7 @@ class LayerLabelApi(APIView):
             raise Http404
         form = LabelInput(data=request.data)
         form.is_valid(raise_exception=True)
-        label = label_submit(layer=layer, value=form.validated_data["label"], user=request.user)
+        label = label_submit(
+            layer=layer, value=form.validated_data["label"], kind=form.validated_data.get("kind", ""), user=request.user
+        )
         return Response(LabelOutput(label).data, status=status.HTTP_201_CREATED)

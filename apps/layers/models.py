@@ -44,6 +44,17 @@ class LabelValue(models.TextChoices):
     UNSURE = "unsure"
 
 
+class DefectKind(models.TextChoices):
+    """What a defective layer shows; a scratch counts as a streak (both are drawn lines)."""
+
+    STREAK = "streak", "streak"
+    SPATTER = "spatter", "spatter"
+    PIT = "pit", "pit"
+    SHORT_FEED = "short_feed", "short feed"
+    SUPER_ELEVATION = "super_elevation", "super-elevation"
+    OTHER = "other", "other"
+
+
 def layer_upload_path(layer: "Layer", filename: str) -> str:
     return f"layers/{layer.machine.slug}/{layer.job_id}/{filename}"
 
@@ -106,6 +117,8 @@ class Label(models.Model):
 
     layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="labels")
     value = models.CharField(max_length=16, choices=LabelValue.choices)
+    # The defect's kind, for a defective label; empty where the operator did not say.
+    kind = models.CharField(max_length=16, choices=DefectKind.choices, blank=True)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.OPERATOR)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

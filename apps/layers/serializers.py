@@ -1,7 +1,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from apps.layers.models import LAYOUT_MAX_LENGTH, LabelValue, Layer
+from apps.layers.models import LAYOUT_MAX_LENGTH, DefectKind, LabelValue, Layer
 
 
 def job_id_field(**kwargs) -> serializers.RegexField:
@@ -28,6 +28,12 @@ class LayerUploadInput(serializers.Serializer):
         "of the parts it exposes on this layer). Layers of a job with the same layout are compared with each "
         "other; a new value starts the comparison over. Without it layerwatch tells layouts apart from the "
         "images, and a defect that changes the whole bed's look can pass for new parts.",
+    )
+    parts = serializers.FileField(
+        required=False,
+        help_text="Optional: the layer's part-label image, a PNG of the photo's size holding 0 for powder and k for "
+        "part k (8- or 16-bit, one channel). Heatmap regions are then attributed to the parts they touch. A bad "
+        "one is answered 400 and nothing of the layer is stored.",
     )
 
 
@@ -146,12 +152,24 @@ class LayerOutput(serializers.Serializer):
 
 class LabelInput(serializers.Serializer):
     label = serializers.ChoiceField(choices=LabelValue.choices)
+    kind = serializers.ChoiceField(
+        choices=DefectKind.choices,
+        required=False,
+        allow_blank=True,
+        help_text="Optional, with a defective label: what the defect is (a scratch counts as a streak).",
+    )
+
+    def validate(self, data):
+        if data.get("kind") and data["label"] != LabelValue.DEFECTIVE:
+            raise serializers.ValidationError({"kind": "Only a defective label takes a defect kind."})
+        return data
 
 
 class LabelOutput(serializers.Serializer):
     id = serializers.IntegerField()
     layer = serializers.IntegerField(source="layer_id")
     label = serializers.CharField(source="value")
+    kind = serializers.CharField(allow_blank=True)
     source = serializers.CharField()
     user = serializers.CharField(source="user.username", allow_null=True, default=None)
     created_at = serializers.DateTimeField()

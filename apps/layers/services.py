@@ -7,8 +7,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.layers.imaging import image_inspect
-from apps.layers.models import Label, LabelValue, Layer, PrintJob
+from apps.layers.models import DefectKind, Label, LabelValue, Layer, PrintJob
 from apps.machines.models import Machine
+from apps.parts.services import layer_parts_check, layer_parts_store
+from apps.queueing import task_send
 
 
 class LayerConflict(Exception):
@@ -59,6 +61,7 @@ def layer_ingest(
     data: bytes,
     captured_at: datetime | None = None,
     layout: str = "",
+    parts: bytes | None = None,
     enqueue: bool = True,
 ) -> IngestResult:
     """Stores an uploaded layer image and queues it for scoring once the row is committed.
@@ -66,12 +69,15 @@ def layer_ingest(
     A retry with identical bytes returns the stored layer unchanged (idempotent); different
     bytes for the same slot raise LayerConflict, and a new layer for a finished or aborted job
     JobEnded. ImageRejected/ImageTooLarge come from checking.
+    `parts` is an optional part-label image; a bad one raises LabelImageError and stores nothing.
     """
     sha256 = hashlib.sha256(data).hexdigest()
     existing = _existing_layer(machine=machine, job_id=job_id, index=index)
     if existing is not None:
         return _same_or_conflict(existing, sha256)
     extension, width, height = image_inspect(data)
+    labels = layer_parts_check(data=parts, width=width, height=height) if parts is not None else None
+    layer = stored_parts = None
     try:
         with transaction.atomic():
             job, _ = PrintJob.objects.get_or_create(machine=machine, job_id=job_id)
@@ -90,10 +96,18 @@ def layer_ingest(
             )
             layer.image.save(f"{index:06d}-{sha256[:12]}.{extension}", ContentFile(data), save=False)
             layer.save()
+            if labels is not None:
+                stored_parts = layer_parts_store(layer=layer, labels=labels, data=parts)
             PrintJob.objects.filter(pk=job.pk).update(last_layer_at=layer.received_at)
             if enqueue:
                 layer_enqueue_scoring_on_commit(layer_id=layer.pk)
-    except IntegrityError:
+    except Exception as error:
+        # The rows were rolled back: leave no file behind.
+        for stored in (layer and layer.image, stored_parts and stored_parts.labels):
+            if stored:
+                stored.delete(save=False)
+        if not isinstance(error, IntegrityError):
+            raise
         # Two uploads of the same slot raced; the loser answers as a retry would.
         winner = _existing_layer(machine=machine, job_id=job_id, index=index)
         if winner is None:
@@ -103,18 +117,20 @@ def layer_ingest(
 
 
 def layer_enqueue_scoring_on_commit(*, layer_id: int) -> None:
-    from workers.scoring import score_layer
-
-    transaction.on_commit(lambda: score_layer.delay(layer_id))
+    transaction.on_commit(lambda: task_send("scoring.score_layer", layer_id))
 
 
 @transaction.atomic
 def label_submit(
-    *, layer: Layer, value: str, user=None, source: str = Label.Source.OPERATOR
+    *, layer: Layer, value: str, user=None, source: str = Label.Source.OPERATOR, kind: str = ""
 ) -> Label:
     if value not in LabelValue.values:
         raise ValueError(f"Unknown label {value!r}; use one of {', '.join(LabelValue.values)}.")
-    label = Label.objects.create(layer=layer, value=value, user=user, source=source)
+    if kind and kind not in DefectKind.values:
+        raise ValueError(f"Unknown defect kind {kind!r}; use one of {', '.join(DefectKind.values)}.")
+    if kind and value != LabelValue.DEFECTIVE:
+        raise ValueError("Only a defective label takes a defect kind.")
+    label = Label.objects.create(layer=layer, value=value, user=user, source=source, kind=kind)
     Layer.objects.filter(pk=layer.pk).update(label=value)
     layer.label = value
     return label

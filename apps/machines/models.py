@@ -12,6 +12,9 @@ class Machine(models.Model):
     is_active = models.BooleanField(default=True)
     pause_on_critical = models.BooleanField(default=False)
     pause_url = models.URLField(blank=True)
+    pause_secret = models.CharField(
+        max_length=200, blank=True, help_text="Pause hook: HMAC-SHA256 key, as for a webhook; else the fleet's key."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

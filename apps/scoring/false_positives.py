@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Count, Q
 from scipy.stats import binom
 
 from apps.layers.models import LabelValue, Layer
@@ -41,10 +42,15 @@ def false_positive_rates(*, version: ModelVersion) -> FalsePositiveRates:
     """Promised and realised false-positive rates of a version on the layers it is the verdict of."""
     calibration = (version.metrics or {}).get("calibration", {})
     promised = float(calibration.get("target_fpr") or settings.LAYERWATCH_TARGET_FPR)
-    judged = Layer.objects.filter(current_score__model_version=version)
-
-    def rate(label: str) -> Rate:
-        mine = judged.filter(label=label)
-        return Rate(flagged=mine.filter(current_score__anomalous=True).count(), judged=mine.count())
-
-    return FalsePositiveRates(promised=promised, labeled_good=rate(LabelValue.GOOD), unconfirmed=rate(""))
+    flagged = Q(current_score__anomalous=True)
+    counts = Layer.objects.filter(current_score__model_version=version).aggregate(
+        good=Count("pk", filter=Q(label=LabelValue.GOOD)),
+        good_flagged=Count("pk", filter=Q(label=LabelValue.GOOD) & flagged),
+        unlabeled=Count("pk", filter=Q(label="")),
+        unlabeled_flagged=Count("pk", filter=Q(label="") & flagged),
+    )
+    return FalsePositiveRates(
+        promised=promised,
+        labeled_good=Rate(flagged=counts["good_flagged"], judged=counts["good"]),
+        unconfirmed=Rate(flagged=counts["unlabeled_flagged"], judged=counts["unlabeled"]),
+    )

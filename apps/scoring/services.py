@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from apps.alerts.services import alert_rules_enqueue
 from apps.layers.imaging import read_image_array
 from apps.layers.models import Layer
+from apps.parts.services import layer_parts_estimate_enqueue
 from apps.scoring.alert_channels import alert_channels_fields, alert_channels_prune
 from apps.scoring.history import drift_history, queued_before
 from apps.scoring.models import LayerScore, ModelVersion
@@ -118,14 +119,16 @@ def _layer_score_store(*, layer: Layer, version: ModelVersion, verdict: Verdict,
 
 
 def layer_scored_handoff(*, layer_id: int) -> None:
-    """What follows a committed score: the alert rules judge the job's window ending at it.
+    """What follows a committed score: the alert rules judge the job's window ending at it, and a
+    layer whose printer sent no part labels gets its parts estimated.
 
-    Called after commit; a failure here must not undo the score (the sweeper and the next layer's
-    evaluation see the job again)."""
-    try:
-        alert_rules_enqueue(layer_id=layer_id)
-    except Exception:
-        logger.exception("Could not hand layer %s over to the alert rules", layer_id)
+    Called after commit; a failure here must not undo the score (the next layer's evaluation sees
+    the job again)."""
+    for step, name in ((alert_rules_enqueue, "the alert rules"), (layer_parts_estimate_enqueue, "part estimation")):
+        try:
+            step(layer_id=layer_id)
+        except Exception:
+            logger.exception("Could not hand layer %s over to %s", layer_id, name)
 
 
 def _layer_mark_scored(*, layer: Layer, score: LayerScore) -> LayerScore:

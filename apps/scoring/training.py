@@ -173,10 +173,10 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
             metrics.update(evaluate(fitted.cv_probabilities, head_labels, threshold).as_dict())
             metrics["calibration"] = {"method": method, "cross_validated": True}
 
-    # Where the calibration layers lay below the threshold, in robust SDs: scoring keeps the
-    # threshold as high above the machine's recent layers (ml.drift).
+    # Where the calibration layers lay below the threshold: scoring rescales the threshold as the
+    # machine's recent layers move away from there (ml.drift).
     good_judged = good_scores if head is None else fitted.cv_probabilities[:n_real]
-    metrics["drift"] = DriftCalibration.fit(np.asarray(good_judged) / threshold, target_fpr=target_fpr).as_dict()
+    metrics["drift"] = DriftCalibration.fit(np.asarray(good_judged) / threshold).as_dict()
 
     good = [layers[i] for i in change_calibration_layer_ids(train_ids=train_ids, holdout_ids=holdout_ids)]
     change = change_calibrate(good=good, seed=seed)

@@ -9,10 +9,12 @@ from django.utils import timezone
 from apps.layers.models import Label, LabelValue, Layer
 from apps.layers.services import layers_label_bulk
 from apps.machines.models import Machine
+from apps.queueing import task_send
 from apps.scoring.models import ModelVersion
 from apps.scoring.training import model_version_create
 from apps.ui.models import LabelLock
 from apps.ui.selectors import queue_candidates
+from ml.scorers import DEFAULT_SCORER
 
 LOCK_SECONDS = 5 * 60
 
@@ -83,13 +85,13 @@ def labels_submit_batch(*, user, items: list[tuple[int, str]]) -> int:
 
 def model_version_retrain(*, machine: Machine, epochs: int = 5) -> ModelVersion:
     """Creates a version in `training` and queues its training once the row is committed."""
-    from workers.training import train_model_version
-
     with transaction.atomic():
         active = ModelVersion.objects.filter(machine=machine, status=ModelVersion.Status.ACTIVE).first()
-        scorer = active.scorer if active else "seed"
+        scorer = active.scorer if active else DEFAULT_SCORER
         version = model_version_create(machine=machine, scorer=scorer)
-        transaction.on_commit(lambda: train_model_version.apply_async(args=[version.pk, epochs], queue="training"))
+        transaction.on_commit(
+            lambda: task_send("training.train_model_version", version.pk, epochs, queue="training")
+        )
     return version
 
 

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from apps.parts import views as part_views
 from apps.ui import alert_views, model_views, views
 
 app_name = "ui"
@@ -30,6 +31,7 @@ urlpatterns = [
         name="model-progress",
     ),
     path("jobs/<int:job_id>/", views.job_detail, name="job-detail"),
+    path("parts/verdict-rule/", part_views.verdict_rule, name="part-verdict-rule"),
     path("layers/<int:layer_id>/", views.layer_detail, name="layer-detail"),
     path("layers/<int:layer_id>/features.png", views.layer_features, name="layer-features"),
 ]

@@ -7,9 +7,12 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from apps.layers.imaging import ImageRejected, ImageTooLarge, read_image_array
-from apps.layers.models import Layer, PrintJob
+from apps.layers.models import DefectKind, Layer, PrintJob
 from apps.layers.selectors import job_list, layer_get, layer_list
 from apps.machines.models import Machine
+from apps.monitoring.selectors import watch_status
+from apps.parts.selectors import job_part_summaries
+from apps.records.services import score_regions_describe_or_none
 from apps.scoring.models import ModelVersion
 from apps.scoring.selectors import model_version_active
 from apps.ui.analysis import data_uri, features_grid_png, images_analyze
@@ -21,15 +24,22 @@ NEIGHBOURS = 5
 MAX_ANALYZE_FILES = 8
 
 
+def _fleet_context() -> dict:
+    cards, watch = fleet_cards(), watch_status()
+    for card in cards:
+        card.stalled = watch.stalled.get(card.machine.pk)
+    return {"cards": cards, "watch": watch}
+
+
 @login_required
 def dashboard(request):
-    return render(request, "ui/dashboard.html", {"cards": fleet_cards()})
+    return render(request, "ui/dashboard.html", _fleet_context())
 
 
 @login_required
 @require_GET
 def dashboard_cards(request):
-    return render(request, "ui/_fleet_cards.html", {"cards": fleet_cards()})
+    return render(request, "ui/_fleet_cards.html", _fleet_context())
 
 
 @login_required
@@ -57,6 +67,7 @@ def job_detail(request, job_id: int):
     layers = layer_list().filter(job=job).order_by("index")
     page = Paginator(layers, 60).get_page(request.GET.get("page"))
     context = {"job": job, "page": page, "chart": timeline_svg(job_timeline(job=job))}
+    context["part_summaries"] = job_part_summaries(job=job)
     return render(request, "ui/job_detail.html", context)
 
 
@@ -82,6 +93,8 @@ def layer_detail(request, layer_id: int):
         "labels": layer.labels.select_related("user")[:20],
         "strip": strip,
         "active": model_version_active(machine=layer.machine),
+        "defect_kinds": DefectKind.choices,
+        "region_kinds": [row for row in score_regions_describe_or_none(score=score) if row.kind],
     }
     return render(request, "ui/layer_detail.html", context)
 

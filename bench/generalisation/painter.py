@@ -102,18 +102,20 @@ PAINTERS: dict[str, Callable[[np.ndarray, np.random.Generator], np.ndarray]] = {
 }
 
 
-def camera_drift(frame: np.ndarray, t: float, rng: np.random.Generator) -> np.ndarray:
+def camera_drift(frame: np.ndarray, t: float, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
     """What a fixed camera sees change over a build at time t in [0, 1]: exposure, gamma and
-    lighting that wander, focus that softens, a mount that settles a few pixels, and sensor noise."""
+    lighting that wander, focus that softens, a mount that settles a few pixels, and sensor noise
+    that grows as the sensor warms. `strength` scales every change."""
     h, w = frame.shape
     rows, cols = _grid(frame.shape)
-    gain = 1.0 + 0.2 * np.sin(2 * np.pi * (0.7 * t + rng.uniform(-0.03, 0.03)))
-    offset = 12.0 * t + rng.normal(0, 2.0)
-    gamma = 1.0 + 0.15 * t * np.sin(5 * t)
-    tilt = 0.12 * t * ((cols / w - 0.5) * np.cos(3 * t) + (rows / h - 0.5) * np.sin(3 * t))
-    pixels = ndimage.shift(frame.astype(np.float32), (3.0 * t + rng.normal(0, 0.8), -3.5 * t + rng.normal(0, 0.8)),
+    t_s = t * strength
+    gain = 1.0 + 0.2 * strength * np.sin(2 * np.pi * (0.7 * t + rng.uniform(-0.03, 0.03)))
+    offset = 12.0 * t_s + rng.normal(0, 2.0)
+    gamma = 1.0 + 0.15 * t_s * np.sin(5 * t)
+    tilt = 0.12 * t_s * ((cols / w - 0.5) * np.cos(3 * t) + (rows / h - 0.5) * np.sin(3 * t))
+    pixels = ndimage.shift(frame.astype(np.float32), (3.0 * t_s + rng.normal(0, 0.8), -3.5 * t_s + rng.normal(0, 0.8)),
                            order=1, mode="nearest")
-    pixels = ndimage.gaussian_filter(pixels, 0.3 + 0.6 * t * rng.random())
+    pixels = ndimage.gaussian_filter(pixels, 0.3 + 0.6 * t_s * rng.random())
     pixels = 255.0 * (np.clip(pixels, 0, 255) / 255.0) ** gamma
-    noisy = pixels * gain * (1 + tilt) + offset + rng.normal(0, 2.5 + 1.5 * t, frame.shape)
+    noisy = pixels * gain * (1 + tilt) + offset + rng.normal(0, 2.5 + 1.5 * t_s, frame.shape)
     return np.clip(noisy, 0, 255).astype(np.uint8)

@@ -61,7 +61,7 @@ def _png(frame: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-def _stream(later: list[np.ndarray], real_defects: list[np.ndarray], jobs: int, seed: int):
+def _stream(later: list[np.ndarray], real_defects: list[np.ndarray], jobs: int, seed: int, strength: float):
     """(job, index, bytes, kind) in arrival order; kind is None for a good layer."""
     from bench.generalisation.painter import KINDS, PAINTERS, camera_drift
 
@@ -72,13 +72,13 @@ def _stream(later: list[np.ndarray], real_defects: list[np.ndarray], jobs: int, 
         defect_at = set(rng.choice(np.arange(2, JOB_LAYERS), DEFECTS_PER_JOB, replace=False).tolist())
         for i in range(JOB_LAYERS):
             t = (j * JOB_LAYERS + i) / (total * JOB_LAYERS)
-            frame = camera_drift(later[rng.integers(len(later))], t, rng)
+            frame = camera_drift(later[rng.integers(len(later))], t, rng, strength)
             kind = None
             if i in defect_at and j < jobs:
                 kind = KINDS[rng.integers(len(KINDS))]
                 frame = PAINTERS[kind](frame, rng)
             elif i in defect_at:
-                kind, frame = "real", camera_drift(next(real), t, rng)
+                kind, frame = "real", camera_drift(next(real), t, rng, strength)
             yield f"job-{j:03d}", i, _png(frame), kind
 
 
@@ -89,6 +89,7 @@ def main() -> None:
     parser.add_argument("--train-frames", type=int, default=8, help="first good frames in build order to train on")
     parser.add_argument("--scorer", default="local")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--drift", type=float, default=1.0, help="how strongly the camera drifts (0: not at all)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="layerwatch-bench-") as var_dir:
         _django(var_dir)
@@ -115,7 +116,7 @@ def run(args) -> None:
           f"threshold {version.threshold:.4g}; drift {version.metrics.get('drift')}")
     kinds: dict[int, str | None] = {}
     started = time.perf_counter()
-    for job, index, data, kind in _stream(later, defective, args.jobs, args.seed):
+    for job, index, data, kind in _stream(later, defective, args.jobs, args.seed, args.drift):
         layer = layer_ingest(machine=machine, job_id=job, index=index, data=data, enqueue=False).layer
         layers_score(layer_ids=[layer.pk])
         kinds[layer.pk] = kind

@@ -3,6 +3,7 @@
 import os
 
 import dj_database_url
+import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
@@ -37,3 +38,8 @@ if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
     AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL")
     AWS_DEFAULT_ACL = None
     AWS_QUERYSTRING_AUTH = True
+
+# Mail goes through an SMTP server unless EMAIL_URL names another (smtp+tls://user:pass@host:587, ...).
+vars().update(
+    {k: v for k, v in dj_email_url.parse(os.environ.get("EMAIL_URL", "smtp://localhost:25")).items() if v is not None}
+)

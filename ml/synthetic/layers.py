@@ -23,7 +23,7 @@ from scipy import ndimage
 
 from ml.synthetic.defects import DEFECT_KINDS, DefectSpec, paint_defect, sample_defect
 from ml.synthetic.painters import Canvas
-from ml.synthetic.parts import Part, render_parts, sample_parts
+from ml.synthetic.parts import Part, part_labels, render_parts, sample_parts
 
 # Purposes that seed independent random streams.
 _MACHINE, _GROUP, _JOB_LAYER, _JOB_DEFECT, _LAYER, _LAYER_DEFECT, _FINISH = range(7)
@@ -42,6 +42,9 @@ class SyntheticLayer:
     group: int
     index: int
     layout: str = ""  # what a printer that states its layouts would send: which parts it exposes
+    # What a printer that knows its slices sends: 0 for powder, k for part k (ids unique within
+    # the job), where the camera sees it. None from generate_layers.
+    parts: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,24 @@ def render_layer(
     variation: Variation = Variation(),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Render one layer: (uint8 image, bool defect mask)."""
+    image, mask, _ = _render_layer(
+        rng, machine, parts, index=index, gain=gain, offset=offset, defects=defects, variation=variation
+    )
+    return image, mask
+
+
+def _render_layer(
+    rng: np.random.Generator,
+    machine: Machine,
+    parts: Sequence[Part],
+    *,
+    index: int,
+    gain: float,
+    offset: float,
+    defects: Sequence[DefectSpec],
+    variation: Variation,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`render_layer`, with the camera's shift (rows, columns) for what must move with the image."""
     size, (x0, y0, x1, y1) = machine.size, machine.bed
     grain = ndimage.gaussian_filter(rng.standard_normal((size, size), dtype=np.float32), GRAIN_BLUR)
     grain *= machine.grain_sigma * GRAIN_SCALE
@@ -172,7 +193,14 @@ def render_layer(
             mask = ndimage.shift(mask.astype(np.float32), shift, order=1) > 0.2
     noise = rng.standard_normal((size, size), dtype=np.float32)
     scene = gain * scene + offset + noise * (machine.sensor_noise * variation.noise)
-    return np.clip(np.rint(scene), 0, 255).astype(np.uint8), mask
+    return np.clip(np.rint(scene), 0, 255).astype(np.uint8), mask, shift
+
+
+def _shifted_labels(labels: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """The part labels where the camera saw them: moved by the same shift, nearest neighbour."""
+    if not np.any(shift != 0):
+        return labels
+    return ndimage.shift(labels, shift, order=0, mode="constant", cval=0)
 
 
 def _check_kind(kind: str) -> None:
@@ -221,17 +249,22 @@ def generate_job(
     gain_amp, gain_period, gain_phase = machine.gain_drift
     offset_amp, offset_period, offset_phase = machine.offset_drift
     layers, active, groups = [], [], {}
+    first_id, next_id = {}, 1  # each group's parts are new parts, numbered on through the job
     for index in range(n_layers):
         group, position = divmod(index, group_length)
         if group not in groups:
             groups[group] = _group_parts(seed, group, machine)
+            first_id[group] = next_id
+            next_id += len(groups[group][0])
         base_parts, growth = groups[group]
+        ids = list(range(first_id[group], first_id[group] + len(base_parts)))
         size_change = growth * (position / group_length - 0.5) * group_length / growth_layers
         parts = [p.scaled(1 + size_change) for p in base_parts]
         layout = f"group {group}"
         finish = _group_finish(seed, group, len(parts)) if parts_finish_early else None
         if finish is not None and position >= finish:
             parts, layout = parts[1:], f"group {group}, its first part finished"
+            ids = ids[1:]
         if index in defects:
             rng = np.random.default_rng([seed, _JOB_DEFECT, index])
             spec = sample_defect(rng, defects[index], size=size, bed=machine.bed, parts=parts)
@@ -244,7 +277,7 @@ def generate_job(
         )
         offset = exposure * offset_amp * np.sin(2 * np.pi * index / offset_period + offset_phase)
         specs = [spec for _, spec in active]
-        image, mask = render_layer(
+        image, mask, shift = _render_layer(
             rng,
             machine,
             parts,
@@ -255,7 +288,8 @@ def generate_job(
             variation=variation,
         )
         kind = specs[-1].kind if specs else None
-        layers.append(SyntheticLayer(image, mask, kind, group, index, layout))
+        labels = _shifted_labels(part_labels(parts, ids, size), shift)
+        layers.append(SyntheticLayer(image, mask, kind, group, index, layout, labels))
     return layers
 
 

@@ -123,3 +123,14 @@ def render_parts(
         yy, xx = np.mgrid[rows, cols].astype(np.float32)
         hatch[rows, cols] = np.sin((xx * cos + yy * sin) * (2 * np.pi / hatch_period))
     return coverage, hatch
+
+
+def part_labels(parts: list[Part], ids: list[int], size: int) -> np.ndarray:
+    """The label image a printer knows from its slices: 0 for powder, `ids[i]` where part i is
+    melted (more than half covered), later parts on top. uint8, or uint16 past 255."""
+    dtype = np.uint8 if max(ids, default=0) <= 255 else np.uint16
+    labels = np.zeros((size, size), dtype=dtype)
+    for part, part_id in zip(parts, ids, strict=True):
+        (rows, cols), distance = part_distance(part, size, pad=1.0)
+        labels[rows, cols] = np.where(distance > 0, part_id, labels[rows, cols])
+    return labels

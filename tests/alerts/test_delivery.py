@@ -36,8 +36,9 @@ def critical_alert(machine, django_capture_on_commit_callbacks, *, execute=True)
 
 
 def test_it_posts_a_signed_json_payload_once(
-    printer, webhook, receiver, eager_tasks, fast, django_capture_on_commit_callbacks
+    printer, webhook, receiver, eager_tasks, fast, django_capture_on_commit_callbacks, settings
 ):
+    settings.LAYERWATCH_BASE_URL = "https://lw.plant.example"
     alert = critical_alert(printer.machine, django_capture_on_commit_callbacks)
     (request,) = receiver.requests
     assert request["signed"] and request["path"] == "/hook"
@@ -51,8 +52,12 @@ def test_it_posts_a_signed_json_payload_once(
         "layers": [5, 6, 7],
         "reason": "3 of the last 5 layers above threshold",
         "opened_at": None,
-        "url": f"/api/v1/alerts/{alert.pk}/",
+        "kind": "defect",
+        "url": f"https://lw.plant.example/api/v1/alerts/{alert.pk}/",
+        "ui_url": "https://lw.plant.example/alerts/?machine=printer-a",
+        "job_url": f"https://lw.plant.example/jobs/{alert.job_id}/",
     }
+    assert request["payload"]["category"] == "defect"
     delivery = Delivery.objects.get()
     assert request["key"] == str(delivery.idempotency_key)
     assert (delivery.status, delivery.attempts) == ("sent", 1)

@@ -1,19 +1,25 @@
 import numpy as np
 import pytest
 
-from ml.drift import MIN_HISTORY, DriftCalibration, gumbel_k, robust_location_scale
+from ml.drift import FLOOR, MIN_HISTORY, DriftCalibration
 
 
 def _calibration(rng) -> DriftCalibration:
-    return DriftCalibration.fit(rng.normal(0.6, 0.1, 400), target_fpr=0.01)
+    return DriftCalibration.fit(rng.normal(0.6, 0.1, 400))
 
 
-def test_it_sets_the_threshold_at_least_as_high_as_a_gumbel_tail_needs():
-    assert gumbel_k(0.01) == pytest.approx(3.72, abs=0.01)
-    # A threshold just above a few calibration layers would sit 1 robust SD over them: too low.
-    assert DriftCalibration.fit(np.array([0.7, 0.8, 0.9, 0.95]), target_fpr=0.01).k == gumbel_k(0.01)
-    with pytest.raises(ValueError, match="target_fpr"):
-        gumbel_k(0.7)
+def test_it_keeps_the_trained_threshold_where_nothing_drifted():
+    rng = np.random.default_rng(6)
+    drift = _calibration(rng)
+    same = rng.normal(0.6, 0.1, 300)
+    thresholds = np.array(drift.judge(same, keys=list(range(300))))
+    # Within what a median of 16 to 64 layers can tell: the trained threshold, give or take.
+    assert np.abs(thresholds - 1.0).max() < 0.15 and np.abs(thresholds - 1.0).mean() < 0.05
+
+
+def test_it_never_falls_below_its_floor_on_blank_frames():
+    drift = _calibration(np.random.default_rng(7))
+    assert drift.threshold_ratio([1e-6] * 40) == FLOOR
 
 
 def test_it_keeps_the_trained_threshold_until_enough_layers_were_seen():
@@ -71,4 +77,4 @@ def test_it_refuses_mismatched_keys_and_non_finite_values():
     with pytest.raises(ValueError, match="keys"):
         drift.judge([1.0, 2.0], keys=[1])
     with pytest.raises(ValueError, match="finite"):
-        robust_location_scale(np.array([1.0, np.nan]))
+        DriftCalibration.fit(np.array([1.0, np.nan]))

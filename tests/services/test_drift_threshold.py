@@ -16,7 +16,7 @@ N = 10
 def watched(machine, install_model):
     """A seed version whose threshold follows drift after 3 layers, set far below every score."""
     version = install_model(machine, threshold=1.0)
-    version.metrics = {"drift": {**DriftCalibration(median=0.5, scale=0.1, k=5.0).as_dict(), "min_history": 3}}
+    version.metrics = {"drift": {**DriftCalibration(median=0.5).as_dict(), "min_history": 3}}
     version.save(update_fields=["metrics"])
     return version
 

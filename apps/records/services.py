@@ -1,0 +1,145 @@
+"""Defect kinds of heatmap regions: their features, a per-machine classifier fitted lazily on the
+regions of layers labeled with a kind, and the likely kind of each region. Regions are described
+when first read (an alert's message, the layer page, the build record), never during scoring."""
+
+import logging
+from collections import Counter
+
+import numpy as np
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, OuterRef, Subquery
+
+from apps.layers.models import DefectKind, Label, LabelValue, Layer
+from apps.machines.models import Machine
+from apps.records.heatmaps import score_frames
+from apps.records.models import KindModel, RegionKind
+from apps.scoring.models import LayerScore
+from ml.kinds import KindClassifier, region_features
+
+logger = logging.getLogger(__name__)
+
+
+def score_regions_describe(*, score: LayerScore) -> list[RegionKind]:
+    """Features of each of the score's regions and, where the machine has a classifier, their
+    likely kinds. Idempotent: rows already described by the current fit are left as they are."""
+    rows = _region_rows(score)
+    model = kind_model_refresh(machine=score.layer.machine)
+    if model is None:
+        return rows
+    classifier = KindClassifier.from_dict(model.classifier)
+    for row in rows:
+        if row.fitted_at != model.fitted_at:
+            row.kind, row.probability = classifier.predict(np.array(row.features))
+            row.fitted_at = model.fitted_at
+            row.save(update_fields=["kind", "probability", "fitted_at"])
+    return rows
+
+
+def layers_regions_describe(*, layers: list[Layer]) -> dict[int, list[RegionKind]]:
+    """score_regions_describe for each layer's current score, by layer id."""
+    described = {}
+    for layer in layers:
+        score = layer.current_score
+        if score is not None and score.regions:
+            described[layer.pk] = score_regions_describe(score=score)
+    return described
+
+
+def _region_rows(score: LayerScore) -> list[RegionKind]:
+    rows = {row.region: row for row in RegionKind.objects.filter(score=score)}
+    if len(rows) < len(score.regions):
+        heat, image = score_frames(score)
+        for index, region in enumerate(score.regions):
+            if index in rows:
+                continue
+            features = region_features(heat=heat, image=image, box=region["box"]).tolist()
+            try:
+                with transaction.atomic():
+                    rows[index] = RegionKind.objects.create(score=score, region=index, features=features)
+            except IntegrityError:  # another worker described it first
+                rows[index] = RegionKind.objects.get(score=score, region=index)
+    return [rows[i] for i in sorted(rows)]
+
+
+def _labeled_layers(machine: Machine):
+    """The machine's scored layers whose latest label is defective with a kind (other than "other")."""
+    latest = Label.objects.filter(layer=OuterRef("pk")).order_by("-created_at", "-id")
+    return (
+        Layer.objects.filter(machine=machine, label=LabelValue.DEFECTIVE, current_score__isnull=False)
+        .annotate(kind=Subquery(latest.values("kind")[:1]))
+        .exclude(kind__in=["", DefectKind.OTHER])
+        .select_related("current_score", "machine")
+    )
+
+
+def kind_model_refresh(*, machine: Machine) -> KindModel | None:
+    """The machine's classifier, fitted again when its labels changed since the last fit.
+
+    A layer's strongest region stands for its labeled kind. Kinds with fewer than
+    LAYERWATCH_KIND_MIN_REGIONS regions are left out; with fewer than LAYERWATCH_KIND_MIN_KINDS
+    kinds left there is no classifier (None).
+    """
+    stats = Label.objects.filter(layer__machine=machine).exclude(kind="").aggregate(n=Count("id"), newest=Max("id"))
+    key = f"{stats['n']}:{stats['newest'] or 0}"
+    model = KindModel.objects.filter(machine=machine).first()
+    if model is not None and model.labels_key == key:
+        return model
+    features, kinds = [], []
+    for layer in _labeled_layers(machine):
+        if not layer.current_score.regions:
+            continue
+        features.append(_region_rows(layer.current_score)[0].features)
+        kinds.append(layer.kind)
+    counts = Counter(kinds)
+    enough = {k: n for k, n in counts.items() if n >= settings.LAYERWATCH_KIND_MIN_REGIONS}
+    if len(enough) < settings.LAYERWATCH_KIND_MIN_KINDS:
+        KindModel.objects.filter(machine=machine).delete()
+        return None
+    keep = [i for i, k in enumerate(kinds) if k in enough]
+    classifier = KindClassifier.fit(np.array([features[i] for i in keep]), [kinds[i] for i in keep])
+    model, _ = KindModel.objects.update_or_create(
+        machine=machine, defaults={"classifier": classifier.to_dict(), "counts": enough, "labels_key": key}
+    )
+    logger.info("Fitted the kind classifier of %s on %s", machine.slug, enough)
+    return model
+
+
+def job_layers_likely_kind(*, job_id: int, indexes) -> str:
+    """'likely streak, 0.83 (layer 42)' for the strongest named region of these layers, or ''.
+
+    For the alert's message; a region that cannot be described (a missing file) names nothing
+    rather than holding the alert back.
+    """
+    layers = list(
+        Layer.objects.filter(job_id=job_id, index__in=list(indexes)).select_related("current_score", "machine")
+    )
+    try:
+        # Without a classifier there is no kind to name: the regions' files are not even read.
+        if not layers or kind_model_refresh(machine=layers[0].machine) is None:
+            return ""
+        described = layers_regions_describe(layers=layers)
+    except Exception:
+        logger.exception("Could not describe the regions of job %s", job_id)
+        return ""
+    named = [
+        (layer.current_score.regions[row.region]["peak"], row.probability, layer.index, row)
+        for layer in layers
+        for row in described.get(layer.pk, [])
+        if row.kind
+    ]
+    if not named:
+        return ""
+    *_, index, row = max(named, key=lambda item: item[:2])
+    return f"{row.likely} (layer {index})"
+
+
+def score_regions_describe_or_none(*, score: LayerScore | None) -> list[RegionKind]:
+    """score_regions_describe for a page: nothing (logged) where a stored file cannot be read."""
+    if score is None or not score.regions:
+        return []
+    try:
+        return score_regions_describe(score=score)
+    except (OSError, ValueError):
+        logger.exception("Could not describe the regions of score %s", score.pk)
+        return []
