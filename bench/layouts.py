@@ -3,7 +3,7 @@
     .venv/bin/python bench/layouts.py [--machines 1 2 7] [--no-pblm] [--demo-printers 30]
 
 The change channel compares each layer with the previous layers of its part layout, and where the
-printer does not state its layouts, ml.change.same_layout decides from the images which layers
+printer does not state its layouts, ml.change.keys.parts_keys_match decides from the images which layers
 those are. Calling a layout new where it is not costs little (the channel waits MIN_REFERENCES
 layers); calling a new layout, or a part that finished, the same one raises false alarms; and
 calling a defect's onset a new layout hides the defect. This counts both kinds of error on the
@@ -15,12 +15,12 @@ early, and DEFECT_JOBS), where the stated layouts say what each pair really is:
 - "a part finished": one part of a group is done, the others go on;
 - each defect kind's onset: the defect's first layer against the layer before it.
 
-For each, the pairs that same_layout calls a new layout, and the rules behind it: part_finished,
+For each, the pairs that parts_keys_match calls a new layout, and the rules behind it: part_finished,
 and the share of blocks that changed beyond exposure and camera shift (changed_share; little_changed
 under 2%, much_changed from 3.5%). And the pairs where layout memory goes on though the layout
 embedding breaks: a part finished and nothing new came (parts_only_finished). Then the real PBLM
 frames: consecutive good frames, and the last good frame against each defective one (all the same
-layout). The figures behind the constants in ml/change.py come from here.
+layout). The figures behind the constants in ml/change/keys.py come from here (ml/change/README.md).
 """
 
 import argparse
@@ -32,8 +32,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.alerts import DEFECT_JOBS, GOOD_JOBS, RECORD_LAYERS, RECORD_PERSISTENCE, defect_onsets  # noqa: E402
-from ml.change import changed_share, layout_key, part_finished, parts_only_finished, same_layout  # noqa: E402
+from bench.alert_recordings import DEFECT_JOBS, GOOD_JOBS, RECORD_LAYERS, RECORD_PERSISTENCE, defect_onsets  # noqa: E402
+from ml.change.keys import changed_share, part_finished, parts_keys, parts_keys_match, parts_only_finished  # noqa: E402
 from ml.preprocess import preprocess_batch  # noqa: E402
 from ml.synthetic import generate_job  # noqa: E402
 
@@ -49,7 +49,7 @@ def pair_kind(layout: str, previous_layout: str) -> str:
 
 
 class Tally:
-    """Pairs of layout keys by kind, and how same_layout and its rules judged them."""
+    """Pairs of parts keys by kind, and how parts_keys_match and its rules judged them."""
 
     def __init__(self) -> None:
         self.pairs: dict[str, list[tuple[bool, bool, bool, float]]] = defaultdict(list)
@@ -58,7 +58,7 @@ class Tally:
         levels, previous_levels = np.split(key, 2)[1], np.split(previous, 2)[1]
         self.pairs[kind].append(
             (
-                not same_layout(key, previous),
+                not parts_keys_match(key, previous),
                 part_finished(levels, previous_levels),
                 parts_only_finished(key, previous),
                 changed_share(levels, previous_levels),
@@ -83,7 +83,7 @@ def tally_machine(machine: int) -> Tally:
     for finish_early in (False, True):
         for seed in GOOD_JOBS:
             job = generate_job(seed=seed, n_layers=RECORD_LAYERS, machine_seed=machine, parts_finish_early=finish_early)
-            keys = layout_key(preprocess_batch(layer.image for layer in job))
+            keys = parts_keys(preprocess_batch(layer.image for layer in job))
             for t in range(1, len(job)):
                 kind = pair_kind(job[t].layout, job[t - 1].layout)
                 if finish_early and kind == "same layout":
@@ -98,7 +98,7 @@ def tally_machine(machine: int) -> Tally:
             defects=onsets,
             defect_persistence=RECORD_PERSISTENCE,
         )
-        keys = layout_key(preprocess_batch(job[t].image for t in range(len(job))))
+        keys = parts_keys(preprocess_batch(job[t].image for t in range(len(job))))
         for onset, kind in onsets.items():
             if job[onset].layout == job[onset - 1].layout:  # an onset on a new layout's first layer is both
                 tally.add(f"{kind} onset", keys[onset], keys[onset - 1])
@@ -109,7 +109,7 @@ def tally_pblm() -> Tally:
     from bench.detection import load_pblm
 
     images, labels, _ = load_pblm()
-    keys = layout_key(images)
+    keys = parts_keys(images)
     good = [i for i, label in enumerate(labels) if label == 0]
     tally = Tally()
     for earlier, later in zip(good, good[1:], strict=False):
@@ -130,7 +130,7 @@ def tally_demo_printer(slug: str, jobs: int) -> Tally:
         # Seeds of their own: the printers draw theirs from the clock, below these.
         job = generate_job(seed=look * 1000 + 500 + number, machine_seed=look, n_layers=150, size=512,
                            group_length=PRINTER_GROUP)
-        keys = layout_key(preprocess_batch(layer.image for layer in job))
+        keys = parts_keys(preprocess_batch(layer.image for layer in job))
         for t in range(1, len(job)):
             kind = "same layout" if job[t].group == job[t - 1].group else "new layout"
             tally.add(kind, keys[t], keys[t - 1])

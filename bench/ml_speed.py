@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from ml.change import DEPTH, change_frame, change_score  # noqa: E402
+from ml.change.scoring import DEPTH, change_frame, change_score  # noqa: E402
 from ml.scorers import DEFAULT_SCORER, get_scorer_class  # noqa: E402
 from ml.synthetic import generate_job, generate_layers  # noqa: E402
 

@@ -1,5 +1,5 @@
 """Sequential layer analysis: the per-layer score alone against scores that use the job's
-previous layers (ml.sequence), on synthetic jobs with persistent defects.
+previous layers (bench.research.sequence, ml.layout_memory), on synthetic jobs with persistent defects.
 
     .venv/bin/python bench/sequence.py [--quick] [--scorer local] [--epochs 20]
 
@@ -7,9 +7,9 @@ One synthetic machine. The scorer trains on the machine's earlier jobs less a he
 apps.scoring.training does (ml.calibration.holdout_split); every variant's threshold is
 calibrated on that held-out job at 1% FPR (calibrate(), the product's rule), except layout
 memory, which the product judges against the per-layer threshold, and the change channel
-(ml.change), which ml.change.change_calibrate calibrates on all the earlier jobs, as the product does. "alert score" is
-what the product's alert rules judge: the higher of the two channels, each over its own
-threshold (ml.alert_score). Test jobs are later
+(ml.change), which ml.change.calibration.change_calibrate calibrates on all the earlier jobs, as
+the product does. "alert score" is what the product's alert rules judge: the higher of the two
+channels, each over its own threshold (ml.alert_score). Test jobs are later
 jobs of the same machine (new part layouts) with defects of random kinds that persist for
 PERSISTENCE layers. Layers are defective while a defect is on them.
 
@@ -29,22 +29,23 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ml.alert_score import alert_score_combine  # noqa: E402
-from ml.calibration import calibrate, holdout_split  # noqa: E402
-from ml.change import change_calibrate_jobs, change_scores  # noqa: E402
-from ml.evaluation import evaluate  # noqa: E402
-from ml.groups import embed_layers  # noqa: E402
-from ml.preprocess import preprocess_batch  # noqa: E402
-from ml.scorers import DEFAULT_SCORER, get_scorer_class  # noqa: E402
-from ml.sequence import (  # noqa: E402
+from bench.research.sequence import (  # noqa: E402
     combine,
     layout_baseline_residual,
-    layout_memory_scores,
     persistence,
     previous_layer_residual,
-    same_layout,
+    same_embedding_as_previous,
     spatial_persistence,
 )
+from ml.alert_score import alert_score_combine  # noqa: E402
+from ml.calibration import calibrate, holdout_split  # noqa: E402
+from ml.change.calibration import change_calibrate_jobs  # noqa: E402
+from ml.change.scoring import change_scores  # noqa: E402
+from ml.evaluation import evaluate  # noqa: E402
+from ml.groups import embed_layers  # noqa: E402
+from ml.layout_memory.scoring import layout_memory_scores  # noqa: E402
+from ml.preprocess import preprocess_batch  # noqa: E402
+from ml.scorers import DEFAULT_SCORER, get_scorer_class  # noqa: E402
 from ml.synthetic import DEFECT_KINDS, generate_job  # noqa: E402
 
 MACHINE = 7
@@ -75,7 +76,7 @@ def variants(scorer, images: np.ndarray, thresholds: dict | None = None) -> dict
         "mean of last 3": persistence(layer, 3, "mean"),
         "spatial persistence": spatial_persistence(result.heatmaps),
         "previous-layer residual": residual,
-        "layout-baseline heatmap": layout_baseline_residual(result.heatmaps, same_layout(images)),
+        "layout-baseline heatmap": layout_baseline_residual(result.heatmaps, same_embedding_as_previous(images)),
         # Its threshold decides which layers are its references, as in the product.
         "change": change_scores(images, thresholds.get("change") if thresholds else None),
     }

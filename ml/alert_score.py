@@ -1,15 +1,13 @@
 """The score the alert rules judge: the highest of a layer's alert channels, each over its own threshold.
 
-- the layer's own score or, for scorers that have it, its layout-memory score (ml.sequence),
+- the layer's own score or, for scorers that have it, its layout-memory score (ml.layout_memory),
   judged against the layer's threshold;
 - the change channel (ml.change), judged against the change threshold;
-- powder lost since the previous layer (ml.change.powder_lost_share), judged against
-  ml.change.POWDER_LOST_SHARE: a short feed's first layer. The change channel sees a short feed
+- powder lost since the previous layer (ml.change.keys.powder_lost_share), judged against
+  ml.change.keys.POWDER_LOST_SHARE: a short feed's first layer. The change channel sees a short feed
   too, but it grows over the defect's first layers, and a new layout soon after the onset starts
-  its comparison over: on printer B's look (bench/alerts.py --change-only --machine 20561) a wide,
-  faint short feed three layers before a new layout reached 0.49, 0.93 and 1.4 times the change
-  threshold and was missed. The bed that lost powder was 14% of it (4-32% at every short feed's
-  onset on synthetic machines 1, 2, 7 and printer B's look; 0.13% at most between good layers).
+  its comparison over, so a short feed's first layer must count on its own (ml/README.md has the
+  measurement).
 
 The change score is a maximum over many pixels and filters and never falls to zero: good layers
 sit at its baseline, most of the way up to its threshold. So it is rescaled from its baseline:
@@ -24,7 +22,7 @@ from operator import attrgetter
 
 import numpy as np
 
-from ml.change import POWDER_LOST_SHARE
+from ml.change.keys import POWDER_LOST_SHARE
 
 SCORE, LAYOUT_MEMORY, CHANGE, POWDER_LOST = "score", "layout memory", "change", "powder lost"
 _VALUE = attrgetter("value")  # max() keeps the first of equals: on a tie the channel chosen first stays

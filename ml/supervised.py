@@ -43,9 +43,7 @@ DECIMALS = 5  # stored arrays are rounded at fit time, so to_dict/from_dict roun
 MIN_PER_CLASS = 3
 # Ridge penalties on standardised features. The score (first feature) is barely penalised, the
 # rest strongly: with few labels the head stays close to a monotone recalibration of the score
-# and the other features only enter where the labels insist. Measured on bench/labels.py's data
-# (4 epochs): one penalty of 1 for all lost 0.06 F1 to the plain score at 5 labeled defects and
-# 0.03 at 10, these penalties -0.01 and +0.005; at 50 both gained about 0.02.
+# and the other features only enter where the labels insist (ml/README.md has the measurement).
 DEFAULT_L2 = 10.0
 SCORE_L2 = 0.1
 DEFAULT_FOLDS = 5

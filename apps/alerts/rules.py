@@ -33,7 +33,9 @@ class Point:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class RuleDecision:
+    """An alert the rules would raise on a job: how severe, why, and about which layers."""
+
     severity: str
     reason: str
     layer_indexes: tuple[int, ...]  # the layers the alert is about (fed back as labels)
@@ -47,7 +49,7 @@ def ewm(values: Sequence[float], alpha: float) -> float:
     return mean
 
 
-def rules_verdict(*, params: RuleParams, points: Sequence[Point]) -> Verdict | None:
+def rules_decide(*, params: RuleParams, points: Sequence[Point]) -> RuleDecision | None:
     """The most severe rule that fires on the window ending at the job's newest scored layer.
 
     `points` are the job's scored layers sorted by index. Layers inside the warm-up are ignored
@@ -65,26 +67,26 @@ def rules_verdict(*, params: RuleParams, points: Sequence[Point]) -> Verdict | N
     ):
         if len(anomalous) >= k:
             reason = f"{len(anomalous)} of the last {len(window)} layers above threshold"
-            return Verdict(severity, reason, anomalous)
+            return RuleDecision(severity, reason, anomalous)
         if level > limit:
             reason = f"weighted mean of normalised scores {level:.2f} above {limit:.2f}"
-            return Verdict(severity, reason, anomalous or (points[-1].index,))
+            return RuleDecision(severity, reason, anomalous or (points[-1].index,))
     return None
 
 
-def in_cooldown(*, params: RuleParams, verdict: Verdict, index: int, last_index: int, last_severity: str) -> bool:
+def in_cooldown(*, params: RuleParams, decision: RuleDecision, index: int, last_index: int, last_severity: str) -> bool:
     """A resolved alert holds back alerts of its severity or lower; a critical after a warning
     still fires, so an operator who dismissed a warning is not left blind to a real defect."""
-    return index < last_index + params.cooldown_layers and _RANK[verdict.severity] <= _RANK[last_severity]
+    return index < last_index + params.cooldown_layers and _RANK[decision.severity] <= _RANK[last_severity]
 
 
-def is_new_onset(*, params: RuleParams, verdict: Verdict, points: Sequence[Point], last_index: int) -> bool:
-    """Whether the verdict's layers start a defect of their own: they come after the last alert's
+def is_new_onset(*, params: RuleParams, decision: RuleDecision, points: Sequence[Point], last_index: int) -> bool:
+    """Whether the decision's layers start a defect of their own: they come after the last alert's
     layers, past a quiet stretch (a rule window of layers at or below threshold) since then.
 
     Such an onset opens an alert of its own, whether the last alert is still open or was resolved,
     a false alarm included: an open alert must not swallow a new defect."""
-    new = [i for i in verdict.layer_indexes if i > last_index]
+    new = [i for i in decision.layer_indexes if i > last_index]
     if not new:
         return False
     run = longest = 0
@@ -116,25 +118,25 @@ def rules_replay(*, params: RuleParams, points: Sequence[Point], resolve_at_once
     ordered = sorted(points, key=lambda p: p.index)
     for end in range(1, len(ordered) + 1):
         window = ordered[max(0, end - max(params.window_layers, EWM_MEMORY)) : end]
-        verdict = rules_verdict(params=params, points=window)
-        if verdict is None:
+        decision = rules_decide(params=params, points=window)
+        if decision is None:
             continue
         index = ordered[end - 1].index
-        onset = last_index is not None and is_new_onset(params=params, verdict=verdict, points=window,
+        onset = last_index is not None and is_new_onset(params=params, decision=decision, points=window,
                                                         last_index=last_index)
         if onset:
             open_severity = None
         elif open_severity is not None:
             last_index = index  # an open alert keeps absorbing layers; the cooldown runs from here
-            if open_severity == WARNING and verdict.severity == CRITICAL:
+            if open_severity == WARNING and decision.severity == CRITICAL:
                 firings.append(Firing(index, CRITICAL, escalation=True))
                 open_severity = last_severity = CRITICAL
             continue
         elif last_index is not None and in_cooldown(
-            params=params, verdict=verdict, index=index, last_index=last_index, last_severity=last_severity
+            params=params, decision=decision, index=index, last_index=last_index, last_severity=last_severity
         ):
             continue
-        firings.append(Firing(index, verdict.severity, escalation=False))
-        last_index, last_severity = index, verdict.severity
-        open_severity = None if resolve_at_once else verdict.severity
+        firings.append(Firing(index, decision.severity, escalation=False))
+        last_index, last_severity = index, decision.severity
+        open_severity = None if resolve_at_once else decision.severity
     return firings

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from apps.alerts.models import Alert, AlertRule, NotificationChannel, Severity
 from apps.alerts.notifications import notifications_dispatch
-from apps.alerts.rules import EWM_MEMORY, in_cooldown, is_new_onset, rules_verdict
+from apps.alerts.rules import EWM_MEMORY, in_cooldown, is_new_onset, rules_decide
 from apps.alerts.selectors import (
     alert_last_for_job,
     alert_rule_for,
@@ -51,25 +51,29 @@ def alert_rules_evaluate(*, layer_id: int) -> Alert | None:
         # other's alert. The partial unique constraint on Alert is the backstop.
         job = PrintJob.objects.select_for_update().get(pk=layer.job_id)
         points = job_recent_points(job=job, limit=max(params.window_layers, EWM_MEMORY))
-        verdict = rules_verdict(params=params, points=points)
-        if verdict is None:
+        decision = rules_decide(params=params, points=points)
+        if decision is None:
             return None
         newest = points[-1].index
-        layers = list(Layer.objects.filter(job=job, index__in=verdict.layer_indexes))
+        layers = list(Layer.objects.filter(job=job, index__in=decision.layer_indexes))
         alert, last = alert_unresolved_for_job(job=job), alert_last_for_job(job=job)
-        onset = last is not None and is_new_onset(params=params, verdict=verdict, points=points,
+        onset = last is not None and is_new_onset(params=params, decision=decision, points=points,
                                                    last_index=last.last_layer_index)
         if alert is not None and not onset:
-            return _alert_absorb(alert=alert, verdict=verdict, newest=newest, layers=layers)
+            return _alert_absorb(alert=alert, decision=decision, newest=newest, layers=layers)
         if last is not None and not onset and in_cooldown(
-            params=params, verdict=verdict, index=newest, last_index=last.last_layer_index, last_severity=last.severity
+            params=params,
+            decision=decision,
+            index=newest,
+            last_index=last.last_layer_index,
+            last_severity=last.severity,
         ):
             return None
         alert = Alert.objects.create(
             machine=layer.machine,
             job=job,
-            severity=verdict.severity,
-            reason=_reason(verdict=verdict, job=job),
+            severity=decision.severity,
+            reason=_reason(decision=decision, job=job),
             last_layer_index=newest,
         )
         alert.layers.add(*layers)
@@ -77,29 +81,29 @@ def alert_rules_evaluate(*, layer_id: int) -> Alert | None:
     return alert
 
 
-def _reason(*, verdict, job: PrintJob) -> str:
+def _reason(*, decision, job: PrintJob) -> str:
     """The rule that fired and, where layers of the alert lost powder, how much: an operator reading
     the notification then knows to look for a short feed. Then the regions' likely defect kind."""
-    reason = verdict.reason
-    lost = job_powder_lost(job=job, indexes=verdict.layer_indexes)
+    reason = decision.reason
+    lost = job_powder_lost(job=job, indexes=decision.layer_indexes)
     if lost:
         index, share = max(lost, key=lambda row: row[1])
         reason = f"{reason}; powder gone from {share:.0%} of the bed on layer {index}, as after a short feed"
     # The kind the machine's labeled regions suggest, where it has enough of them.
-    kind = job_layers_likely_kind(job_id=job.pk, indexes=verdict.layer_indexes)
+    kind = job_layers_likely_kind(job_id=job.pk, indexes=decision.layer_indexes)
     if kind:
         reason = f"{reason}; {kind}"
     return reason[: Alert._meta.get_field("reason").max_length]
 
 
-def _alert_absorb(*, alert: Alert, verdict, newest: int, layers: list[Layer]) -> Alert:
+def _alert_absorb(*, alert: Alert, decision, newest: int, layers: list[Layer]) -> Alert:
     """An open alert takes the new layers; a warning that turns critical is escalated once."""
     alert.layers.add(*layers)
     alert.last_layer_index = max(alert.last_layer_index, newest)
     fields = ["last_layer_index", "updated_at"]
-    escalate = alert.severity == Severity.WARNING and verdict.severity == Severity.CRITICAL
+    escalate = alert.severity == Severity.WARNING and decision.severity == Severity.CRITICAL
     if escalate:
-        alert.severity, alert.reason = Severity.CRITICAL, _reason(verdict=verdict, job=alert.job)
+        alert.severity, alert.reason = Severity.CRITICAL, _reason(decision=decision, job=alert.job)
         fields += ["severity", "reason"]
     alert.save(update_fields=fields)
     if escalate:

@@ -17,8 +17,8 @@ from apps.scoring.models import ModelVersion
 from apps.scoring.traces import earlier_layers
 from apps.scoring.verdicts import Verdict
 from ml.alert_score import alert_score_combine
-from ml.change import layout_key, powder_lost_between
-from ml.sequence import MEMORY_DEPTH
+from ml.change.keys import parts_keys, powder_lost_between
+from ml.layout_memory.scoring import MEMORY_DEPTH
 
 
 def alert_channels_fields(*, layer: Layer, version: ModelVersion, verdict: Verdict, image: np.ndarray) -> dict:
@@ -26,7 +26,7 @@ def alert_channels_fields(*, layer: Layer, version: ModelVersion, verdict: Verdi
     it, and what it leaves for the layers after it. `image` is the preprocessed layer."""
     # Both channels judge the layout by the change channel's key, where it runs, and read the
     # earlier layers in one query.
-    key = layout_key(image[None])[0] if version.change_threshold else None
+    key = parts_keys(image[None])[0] if version.change_threshold else None
     depth = max(
         CHANGE_LOOKBACK if version.change_threshold else 0, MEMORY_DEPTH if verdict.top_fraction is not None else 0
     )
@@ -50,8 +50,8 @@ def alert_channels_fields(*, layer: Layer, version: ModelVersion, verdict: Verdi
 
 
 def _powder_lost(*, layer: Layer, key, earlier) -> float | None:
-    """The share of the bed that lost powder since the previous layer (ml.change.powder_lost_share);
-    None without a layout key for both (the change channel off, or the previous layer not scored yet)."""
+    """The share of the bed that lost powder since the previous layer (ml.change.keys.powder_lost_share);
+    None without a parts key for both (the change channel off, or the previous layer not scored yet)."""
     previous = next((e for e in earlier if e.index == layer.index - 1), None)
     if key is None or previous is None or previous.layout_key is None:
         return None

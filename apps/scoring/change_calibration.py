@@ -12,7 +12,8 @@ from apps.layers.models import Layer
 from apps.scoring.layer_arrays import layers_preprocessed
 from apps.scoring.models import ModelVersion
 from ml.calibration import sample_runs
-from ml.change import MIN_CHANGE_SCORES, MIN_REFERENCES, ChangeCalibration, change_calibrate_jobs
+from ml.change.calibration import MIN_CHANGE_SCORES, ChangeCalibration, change_calibrate_jobs
+from ml.change.scoring import MIN_REFERENCES
 
 
 class CannotRecalibrate(ValueError):

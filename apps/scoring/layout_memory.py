@@ -1,5 +1,5 @@
 """The layout-memory alert channel: a layer's score less what the same part layout showed on the
-job's previous layers (ml.sequence). apps.scoring.alert_channels combines it with the change channel.
+job's previous layers (ml.layout_memory). apps.scoring.alert_channels combines it with the change channel.
 
 A model trained on a machine's earlier jobs has never seen the parts of a new one. Where a part
 has a thin wall or a sharp corner, its heatmap is hot on every layer of that layout, and the alert
@@ -14,8 +14,14 @@ from apps.layers.models import Layer
 from apps.scoring.models import ModelVersion
 from apps.scoring.traces import EarlierLayer, decode_array, encode_array, traces_clear
 from apps.scoring.verdicts import Verdict
+from ml.layout_memory.scoring import (
+    MEMORY_DEPTH,
+    MEMORY_POOL,
+    LayoutMemoryStep,
+    layout_memory_chain,
+    layout_memory_step,
+)
 from ml.preprocess import IMAGE_SIZE
-from ml.sequence import MEMORY_DEPTH, MEMORY_POOL, LayoutMemoryStep, layout_memory_chain, layout_memory_step
 
 _KEEP_LAYERS = 2 * MEMORY_DEPTH  # traces kept behind the newest scored layer, for late arrivals
 _TRACE_SHAPE = (IMAGE_SIZE // MEMORY_POOL, IMAGE_SIZE // MEMORY_POOL)
@@ -26,8 +32,8 @@ def layout_memory_fields(
 ) -> tuple[LayoutMemoryStep | None, dict]:
     """A layer's layout memory (None where its scorer has none), and the LayerScore fields it
     leaves for the layers after it. `earlier`: the job's layers up to MEMORY_DEPTH (or more) before
-    it (apps.scoring.traces.earlier_layers). `key`: the layer's ml.change.layout_key where the
-    change channel runs, which the earlier layers stored (ml.sequence.memory_layouts_match)."""
+    it (apps.scoring.traces.earlier_layers). `key`: the layer's parts key (ml.change.keys.parts_keys) where the
+    change channel runs, which the earlier layers stored (ml.layout_memory.scoring.memory_continues)."""
     if verdict.top_fraction is None:
         return None, {}
     earlier = [
@@ -41,10 +47,10 @@ def layout_memory_fields(
         layer.index,
         verdict.embedding,
         traces,
-        layout_key=key,
-        layout_keys={e.index: e.layout_key for e in earlier},
-        layout=layer.layout,
-        layouts={e.index: e.layout for e in earlier},
+        parts_key=key,
+        parts_keys={e.index: e.layout_key for e in earlier},
+        stated_layout=layer.layout,
+        stated_layouts={e.index: e.layout for e in earlier},
     )
     # The layout's first layer (or one whose neighbours are not scored yet) keeps its own score.
     step = layout_memory_step(

@@ -37,7 +37,7 @@ class ModelVersion(models.Model):
     # ml.supervised.LabelHead.to_dict() when labeled defects trained a head on the scorer's
     # outputs; then scores are its P(defective) and `threshold` is on that probability.
     head = models.JSONField(null=True, blank=True)
-    # The alert rules' change channel's calibration (ml.change.change_calibrate), fitted on the
+    # The alert rules' change channel's calibration (ml.change.calibration.change_calibrate), fitted on the
     # good jobs scored in order: its threshold, and the baseline good layers sit at. None where
     # there were too few: the channel is then off.
     change_threshold = models.FloatField(null=True, blank=True)
@@ -116,7 +116,7 @@ class LayerScore(models.Model):
     # The change channel's own score (ml.change), in standard deviations; None until the layout has
     # enough previous layers.
     change_score = models.FloatField(null=True, blank=True)
-    # The share of the bed that lost powder since the job's previous layer (ml.change.powder_lost_share):
+    # The share of the bed that lost powder since the job's previous layer (ml.change.keys.powder_lost_share):
     # a short feed's first layer. None where the change channel is off or the previous layer unscored.
     powder_lost = models.FloatField(null=True, blank=True)
     # What the next layers of the job compare with; cleared once they no longer need it.

@@ -40,7 +40,7 @@ class EarlierLayer:
 
     index: int
     layout: str  # the printer's stated layout, "" where it states none
-    layout_key: np.ndarray | None  # ml.change.layout_key
+    layout_key: np.ndarray | None  # the parts key, ml.change.keys.parts_keys
     change_score: float | None
     change_frame: bytes | None
     layout_embedding: bytes | None

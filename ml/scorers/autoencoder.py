@@ -8,10 +8,12 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
-from ml.models.seed import BOTTLENECK_LAYER
 from ml.preprocess import IMAGE_SIZE
 from ml.scorers.base import Scorer, ScoreResult
 from ml.training import ProgressCallback, train_model
+
+# Every autoencoder names its bottleneck so: its output is what `Scorer.features` returns.
+BOTTLENECK_LAYER = "bottleneck"
 
 
 def check_images(images: np.ndarray) -> np.ndarray:

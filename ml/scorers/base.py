@@ -92,7 +92,7 @@ class Scorer(abc.ABC):
         """The share of heatmap pixels whose mean is the score, for scorers scored that way.
 
         None where the score is something else (the seed's global L2): then a score cannot be
-        recomputed from part of the heatmap, as ml.sequence's layout memory does.
+        recomputed from part of the heatmap, as layout memory (ml.layout_memory) does.
         """
         return None
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from apps.alerts.rules import CRITICAL, WARNING, Firing, Point, RuleParams, ewm, rules_replay, rules_verdict
+from apps.alerts.rules import CRITICAL, WARNING, Firing, Point, RuleParams, ewm, rules_decide, rules_replay
 
 PARAMS = RuleParams(
     warmup_layers=3,
@@ -21,31 +21,31 @@ def points(values: list[float], start: int = 0) -> list[Point]:
 
 
 def test_it_stays_silent_during_the_warm_up():
-    assert rules_verdict(params=PARAMS, points=points([5.0, 5.0, 5.0])) is None
+    assert rules_decide(params=PARAMS, points=points([5.0, 5.0, 5.0])) is None
 
 
 def test_it_ignores_warm_up_layers_in_the_window():
-    verdict = rules_verdict(params=PARAMS, points=points([5.0, 5.0, 5.0, 0.5, 1.2, 0.5]))
-    assert verdict is None or verdict.layer_indexes == (4,)
+    decision = rules_decide(params=PARAMS, points=points([5.0, 5.0, 5.0, 0.5, 1.2, 0.5]))
+    assert decision is None or decision.layer_indexes == (4,)
 
 
 def test_it_warns_on_k_warning_of_n_anomalous_layers():
-    verdict = rules_verdict(params=PARAMS, points=points([0.5, 0.5, 0.5, 1.2, 0.5, 1.1, 0.5]))
-    assert verdict.severity == WARNING and verdict.layer_indexes == (3, 5)
-    assert verdict.reason == "2 of the last 4 layers above threshold"  # 0-2 are warm-up
+    decision = rules_decide(params=PARAMS, points=points([0.5, 0.5, 0.5, 1.2, 0.5, 1.1, 0.5]))
+    assert decision.severity == WARNING and decision.layer_indexes == (3, 5)
+    assert decision.reason == "2 of the last 4 layers above threshold"  # 0-2 are warm-up
 
 
 def test_it_raises_critical_on_k_critical_of_n():
-    verdict = rules_verdict(params=PARAMS, points=points([0.5] * 5 + [1.1, 0.5, 1.3, 1.2]))
-    assert verdict.severity == CRITICAL and verdict.layer_indexes == (5, 7, 8)
+    decision = rules_decide(params=PARAMS, points=points([0.5] * 5 + [1.1, 0.5, 1.3, 1.2]))
+    assert decision.severity == CRITICAL and decision.layer_indexes == (5, 7, 8)
 
 
 def test_it_fires_on_the_weighted_mean_without_k_anomalous_layers():
     params = RuleParams(
         warmup_layers=0, k_warning=9, k_critical=9, window_layers=9, ewm_alpha=0.5, ewm_warning=0.9, ewm_critical=2.0
     )
-    verdict = rules_verdict(params=params, points=points([0.5, 0.95, 0.98, 0.99, 0.99]))
-    assert verdict.severity == WARNING and "weighted mean" in verdict.reason
+    decision = rules_decide(params=params, points=points([0.5, 0.95, 0.98, 0.99, 0.99]))
+    assert decision.severity == WARNING and "weighted mean" in decision.reason
 
 
 @pytest.mark.parametrize(("values", "expected"), [([1.0], 1.0), ([0.0, 1.0], 0.5), ([0.0, 1.0, 1.0], 0.75)])

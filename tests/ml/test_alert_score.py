@@ -1,7 +1,7 @@
 import pytest
 
 from ml.alert_score import CHANGE, LAYOUT_MEMORY, POWDER_LOST, SCORE, AlertScore, alert_score_combine
-from ml.change import POWDER_LOST_SHARE
+from ml.change.keys import POWDER_LOST_SHARE
 
 
 def test_the_alert_score_is_the_higher_channel_each_over_its_own_threshold():

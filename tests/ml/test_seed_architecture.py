@@ -1,6 +1,6 @@
 from keras import layers
 
-from ml.models.seed import build_seed_autoencoder
+from ml.scorers.seed.model import build_seed_autoencoder
 
 
 def _conv_params(kernel: int, channels_in: int, filters: int) -> int:

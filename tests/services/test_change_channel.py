@@ -10,7 +10,8 @@ from apps.alerts.models import Alert, Severity
 from apps.alerts.services import alert_rules_evaluate
 from apps.scoring.models import LayerScore
 from ml.alert_score import CHANGE, POWDER_LOST
-from ml.change import DEPTH, LAGS, MIN_REFERENCES, POWDER_LOST_SHARE
+from ml.change.keys import POWDER_LOST_SHARE
+from ml.change.scoring import DEPTH, LAGS, MIN_REFERENCES
 from tests.images import layer_array
 from tests.services.test_layout_memory import ingest, scored
 

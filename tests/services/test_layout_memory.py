@@ -9,7 +9,7 @@ from apps.alerts.services import alert_rules_evaluate
 from apps.layers.services import layer_ingest
 from apps.scoring.models import LayerScore
 from apps.scoring.services import layers_score
-from ml.sequence import MEMORY_DEPTH, MEMORY_LEARN_LIMIT
+from ml.layout_memory.scoring import MEMORY_DEPTH, MEMORY_LEARN_LIMIT
 from ml.synthetic import generate_job
 from tests.images import image_bytes, layer_array
 

@@ -15,7 +15,8 @@ from apps.scoring.training import (
 )
 from ml.artifacts import file_sha256
 from ml.calibration_set import MIN_CALIBRATION_LAYERS
-from ml.change import MIN_CHANGE_SCORES, MIN_REFERENCES
+from ml.change.calibration import MIN_CHANGE_SCORES
+from ml.change.scoring import MIN_REFERENCES
 from ml.synthetic import generate_job, generate_layers
 
 pytestmark = pytest.mark.django_db

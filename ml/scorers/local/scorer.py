@@ -18,7 +18,6 @@ import math
 import keras
 import numpy as np
 
-from ml.models.local import build_local_autoencoder
 from ml.residuals import (
     augment_benign,
     confirmed_by_median,
@@ -32,6 +31,7 @@ from ml.residuals import (
 )
 from ml.scorers.autoencoder import AutoencoderScorer, _predict, check_images
 from ml.scorers.base import ScoreResult, register
+from ml.scorers.local.model import build_local_autoencoder
 from ml.training import ProgressCallback
 
 _STATE_KEYS = ("residual_mean", "residual_std")

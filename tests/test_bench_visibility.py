@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from bench.research.visibility import ideal_search_detection, ideal_visibility, scan_threshold
 from ml.synthetic import Variation, machine_of, render_layer
-from ml.synthetic.visibility import ideal_search_detection, ideal_visibility, scan_threshold
 
 MACHINE = machine_of(4)
 

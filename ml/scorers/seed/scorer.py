@@ -5,10 +5,10 @@ import math
 import keras
 import numpy as np
 
-from ml.models.seed import build_seed_autoencoder
 from ml.preprocess import IMAGE_SIZE
 from ml.scorers.autoencoder import AutoencoderScorer
 from ml.scorers.base import register
+from ml.scorers.seed.model import build_seed_autoencoder
 
 
 @register

@@ -8,8 +8,7 @@ import keras
 from keras import layers
 
 from ml.preprocess import IMAGE_SIZE
-
-BOTTLENECK_LAYER = "bottleneck"
+from ml.scorers.autoencoder import BOTTLENECK_LAYER
 
 
 def _conv(filters: int, name: str, activation: str = "relu") -> layers.Conv2D:

@@ -9,8 +9,8 @@ not squeeze through the bottleneck; denoising training keeps it from passing def
 import keras
 from keras import layers
 
-from ml.models.seed import BOTTLENECK_LAYER
 from ml.preprocess import IMAGE_SIZE
+from ml.scorers.autoencoder import BOTTLENECK_LAYER
 
 
 def build_local_autoencoder(width: int = 32, skip: bool = True) -> keras.Model:
