@@ -11,7 +11,6 @@ import pytest
 from apps.alerts.delivery import webhook_signature
 from apps.alerts.models import NotificationChannel
 from apps.alerts.notifications import machine_test_alert_send
-from tests.alerts.conftest import eager_tasks  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 DOC = Path(__file__).resolve().parent.parent.parent / "docs" / "printer-api.md"
@@ -47,7 +46,7 @@ def receiver():
 
 
 def test_it_documents_a_check_that_accepts_layerwatchs_signature(
-    printer, receiver, eager_tasks, django_capture_on_commit_callbacks  # noqa: F811
+    printer, receiver, eager_tasks, django_capture_on_commit_callbacks
 ):
     url, verdicts = receiver
     for secret in ["s3cret", "another"]:

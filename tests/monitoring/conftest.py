@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from apps.monitoring.heartbeats import heartbeat_record
 from apps.monitoring.models import WorkerHeartbeat
-from tests.alerts.conftest import eager_tasks, receiver  # noqa: F401  (fixtures)
+from tests.alerts.conftest import receiver  # noqa: F401  (fixture)
 
 
 @pytest.fixture
