@@ -29,6 +29,7 @@ class Fleet:
             "layer_id": self.layer.pk,
             "alert_id": self.alert.pk,
             "job_id": self.layer.job_id,
+            "job_pk": self.layer.job_id,
             "version_id": self.ready_version.pk,
             "uidb64": "MQ",
             "token": "set-password",

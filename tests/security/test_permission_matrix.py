@@ -34,6 +34,14 @@ MATRIX = {
     ("api/v1/machines/<slug:slug>/alert-rule/", "PUT"): (401, 403, 200, 403, 403),
     ("api/v1/machines/<slug:slug>/alert-rule/", "PATCH"): (401, 403, 200, 403, 403),
     ("api/v1/jobs/", "GET"): (401, 200, 200, 403, 403),
+    ("api/v1/jobs/", "POST"): (401, 403, 403, 400, 400),
+    ("api/v1/jobs/<int:job_pk>/finish/", "POST"): (401, 403, 403, 200, 404),
+    ("api/v1/jobs/<int:job_pk>/abort/", "POST"): (401, 403, 403, 200, 404),
+    ("api/v1/jobs/<int:job_id>/parts/", "GET"): (401, 200, 200, 200, 404),
+    ("api/v1/jobs/<int:job_id>/volume/", "GET"): (401, 200, 200, 403, 403),
+    ("api/v1/jobs/<int:job_id>/evidence.zip", "GET"): (401, 200, 200, 403, 403),
+    ("api/v1/system-alerts/", "GET"): (401, 200, 200, 403, 403),
+    ("api/v1/system-alerts/<int:alert_id>/", "GET"): (401, 404, 404, 403, 403),  # the id is a defect alert's
     ("api/v1/layers/", "GET"): (401, 200, 200, 200, 200),  # a machine sees only its own layers
     ("api/v1/layers/", "POST"): (401, 403, 403, 400, 400),
     ("api/v1/layers/<int:layer_id>/", "GET"): (401, 200, 200, 200, 404),
@@ -83,6 +91,15 @@ MATRIX = {
     ),
     ("models/<int:version_id>/progress/", "GET"): (LOGIN, 200, 200, LOGIN, LOGIN),
     ("jobs/<int:job_id>/", "GET"): (LOGIN, 200, 200, LOGIN, LOGIN),
+    ("jobs/<int:job_id>/report/", "GET"): (LOGIN, 200, 200, LOGIN, LOGIN),
+    ("jobs/<int:job_id>/report.pdf", "GET"): (LOGIN, 200, 200, LOGIN, LOGIN),
+    ("jobs/<int:job_id>/volume/", "GET"): (LOGIN, 200, 200, LOGIN, LOGIN),
+    ("parts/verdict-rule/", "GET"): (LOGIN, 200, 200, LOGIN, LOGIN),
+    ("parts/verdict-rule/", "POST"): (LOGIN, 403, 400, LOGIN, LOGIN),
+    # Health and metrics: no login, for probes and Prometheus.
+    ("healthz", "GET"): (200, 200, 200, 200, 200),
+    ("readyz", "GET"): (503, 503, 503, 503, 503),  # no scoring worker beats in this test
+    ("metrics", "GET"): (200, 200, 200, 200, 200),
     ("layers/<int:layer_id>/", "GET"): (LOGIN, 200, 200, LOGIN, LOGIN),
     ("layers/<int:layer_id>/features.png", "GET"): (LOGIN, 404, 404, LOGIN, LOGIN),  # no trained model here
 }
