@@ -1,6 +1,10 @@
 """Time-window filters on lists, for clients that sync: ISO-8601, UTC where no offset is given."""
 
+import datetime as dt
+
 import django_filters
+from django import forms
+from django_filters.fields import IsoDateTimeField
 
 # A Django message: "%%" stands for a "%".
 INVALID_TIME = (
@@ -9,8 +13,26 @@ INVALID_TIME = (
 )
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """Any offset Python reads (up to ±23:59), handed to the database in UTC: PostgreSQL refuses
+    offsets past ±15:59."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value is None:
+            return value
+        try:
+            return value.astimezone(dt.UTC)
+        except OverflowError:
+            raise forms.ValidationError("That time is outside the range of times layerwatch stores.") from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 def after(field_name: str, what: str) -> django_filters.IsoDateTimeFilter:
-    return django_filters.IsoDateTimeFilter(
+    return UtcIsoDateTimeFilter(
         field_name=field_name,
         lookup_expr="gt",
         help_text=f"Only those {what} strictly after this ISO-8601 time.",
@@ -19,7 +41,7 @@ def after(field_name: str, what: str) -> django_filters.IsoDateTimeFilter:
 
 
 def before(field_name: str, what: str) -> django_filters.IsoDateTimeFilter:
-    return django_filters.IsoDateTimeFilter(
+    return UtcIsoDateTimeFilter(
         field_name=field_name,
         lookup_expr="lt",
         help_text=f"Only those {what} strictly before this ISO-8601 time.",

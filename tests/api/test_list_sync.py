@@ -53,6 +53,13 @@ def test_it_filters_layers_by_a_received_time_window(operator_client, layers):
     assert ids(f"received_after={at(1)}&received_before={at(4)}") == sorted(ordered[2:4])
     assert ids("received_before=2026-12-01T08:01:00Z") == [ordered[0]]
     assert ids("received_before=2026-12-01T09:01:00%2B01:00") == [ordered[0]]
+    # An offset Python reads but PostgreSQL refuses (past ±15:59) is compared in UTC.
+    assert ids("received_before=2026-12-02T03:01:00%2B19:00") == [ordered[0]]
+
+
+def test_it_answers_400_for_a_time_outside_what_can_be_stored(operator_client, layers):
+    response = operator_client.get("/api/v1/layers/?received_after=0001-01-01T00:00:00%2B19:00")
+    assert response.status_code == 400 and "outside the range" in response.json()["received_after"][0]
 
 
 @pytest.mark.parametrize("url,field", [

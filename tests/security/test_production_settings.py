@@ -21,7 +21,9 @@ NAMES = [
 
 
 def _run(code: str, env: dict) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", *NAMES}}
+    # The browser tests allow async-unsafe calls in their own process; a deployment never does.
+    clean = {k: v for k, v in os.environ.items()
+             if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE", *NAMES}}
     return subprocess.run(
         [sys.executable, *code], cwd=ROOT, capture_output=True, text=True,
         env={**clean, **env, "DJANGO_SETTINGS_MODULE": "config.settings.production"},
