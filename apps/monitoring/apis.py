@@ -1,6 +1,7 @@
 """System alerts over REST, apart from the defect alerts at /api/v1/alerts/."""
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
@@ -30,5 +31,8 @@ class SystemAlertListApi(ListAPIView):
 
 
 class SystemAlertDetailApi(APIView):
+    """`GET /api/v1/system-alerts/{id}/`."""
+
+    @extend_schema(responses=SystemAlertOutput)
     def get(self, request, alert_id: int):
         return Response(SystemAlertOutput(get_object_or_404(system_alerts(), pk=alert_id)).data)
