@@ -95,6 +95,7 @@ def test_it_exposes_every_product_metric_after_a_layer_is_uploaded_and_scored(
 
     from apps.alerts.models import NotificationChannel
     from apps.layers.models import PrintJob
+    from apps.monitoring.heartbeats import workers_alive
     from apps.monitoring.services import system_alerts_check
     from tests.images import image_bytes
     from tests.worker import wait_until
@@ -113,6 +114,8 @@ def test_it_exposes_every_product_metric_after_a_layer_is_uploaded_and_scored(
     receiver.plan = [400]
     NotificationChannel.objects.create(name="a", machine=printer.machine, kind="webhook", url=f"{receiver.url}/a")
     PrintJob.objects.update(last_layer_at=timezone.now() - timedelta(hours=1))
+    # The suite's worker beats every few seconds, but a flush between tests can leave it a beat behind.
+    wait_until(lambda: workers_alive(), worker=celery_worker_process)
     opened = system_alerts_check()["opened"]
     assert [a.kind for a in opened] == ["printer_stalled"]
     wait_until(lambda: Delivery.objects.filter(status="failed").exists(), worker=celery_worker_process)
