@@ -4,6 +4,8 @@ draws SVG (WeasyPrint ignores CSS fill and stroke on inline SVG)."""
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from apps.ui.charts import timeline_scales
+
 WIDTH, HEIGHT, PAD = 1000, 240, 40
 SCORE, THRESHOLD, BAD, AXIS = "#5d6d7e", "#b3261e", "#b3261e", "#8a93a6"
 
@@ -12,15 +14,7 @@ def record_timeline_svg(points: list[dict]) -> SafeString:
     """Score and threshold by layer, anomalous layers as red dots; `points` as apps.ui.selectors.job_timeline."""
     if not points:
         return format_html('<p class="muted">{}</p>', "No scored layers.")
-    first, last = points[0]["index"], points[-1]["index"]
-    top = max(max(p["score"] for p in points), max(p["threshold"] for p in points) * 1.2) or 1.0
-
-    def x(index: int) -> float:
-        return round(PAD + (index - first) / max(last - first, 1) * (WIDTH - 2 * PAD), 1)
-
-    def y(value: float) -> float:
-        return round(HEIGHT - PAD - min(value / top, 1.0) * (HEIGHT - 2 * PAD), 1)
-
+    first, last, top, x, y = timeline_scales(points, width=WIDTH, height=HEIGHT, pad=PAD)
     score = " ".join(f"{x(p['index'])},{y(p['score'])}" for p in points)
     threshold = " ".join(f"{x(p['index'])},{y(p['threshold'])}" for p in points)
     dots = format_html_join(

@@ -7,18 +7,25 @@ from django.utils.safestring import SafeString, mark_safe
 WIDTH, HEIGHT, PAD = 1000, 260, 36
 
 
-def timeline_svg(points: list[dict]) -> SafeString:
-    if not points:
-        return format_html('<p class="muted">{}</p>', "No scored layers yet.")
+def timeline_scales(points: list[dict], *, width: int, height: int, pad: int):
+    """First and last layer index, the score at the top of the chart, and the functions that place
+    a layer index (x) and a score (y) on a chart of that size; scores above `top` sit at the top."""
     first, last = points[0]["index"], points[-1]["index"]
     top = max(max(p["score"] for p in points), max(p["threshold"] for p in points) * 1.2) or 1.0
 
     def x(index: int) -> float:
-        return round(PAD + (index - first) / max(last - first, 1) * (WIDTH - 2 * PAD), 1)
+        return round(pad + (index - first) / max(last - first, 1) * (width - 2 * pad), 1)
 
     def y(value: float) -> float:
-        return round(HEIGHT - PAD - min(value / top, 1.0) * (HEIGHT - 2 * PAD), 1)
+        return round(height - pad - min(value / top, 1.0) * (height - 2 * pad), 1)
 
+    return first, last, top, x, y
+
+
+def timeline_svg(points: list[dict]) -> SafeString:
+    if not points:
+        return format_html('<p class="muted">{}</p>', "No scored layers yet.")
+    first, last, top, x, y = timeline_scales(points, width=WIDTH, height=HEIGHT, pad=PAD)
     bands = _group_bands(points, x)
     line = " ".join(f"{x(p['index'])},{y(p['score'])}" for p in points)
     threshold = " ".join(f"{x(p['index'])},{y(p['threshold'])}" for p in points)
