@@ -10,8 +10,7 @@ def drift_history(*, version: ModelVersion, before: int, extra: int = 0) -> list
     `before`, oldest first: WINDOW of them plus `extra` for the layers scored alongside. Layers an
     operator labeled defective are left out: they say nothing about where good layers lie."""
     rows = (
-        LayerScore.objects.filter(model_version=version, layer__machine_id=version.machine_id, layer_id__lt=before,
-                                  trained_threshold__gt=0)
+        LayerScore.objects.filter(model_version=version, layer_id__lt=before, trained_threshold__gt=0)
         .exclude(layer__label=LabelValue.DEFECTIVE)
         .order_by("-layer_id")
         .values_list("layer_id", "score", "trained_threshold")[: WINDOW + extra]
