@@ -1,4 +1,8 @@
-"""Turn a decoded layer photo into the model's input: grayscale, 256x256, float32 in [0, 1].
+"""Turn a decoded layer photo into a scorer's input: grayscale, square, float32 in [0, 1].
+
+Scorers work at IMAGE_SIZE (the model frame, 256x256) unless they score at a larger resolution
+(`Scorer.input_size`, the local scorer's `resolution`); everything else that looks at a layer
+(layer groups, the alert channels) works in the model frame, got with `model_frame`.
 
 Image decoding (JPEG, PNG, TIFF) happens outside `ml/`; callers pass numpy arrays.
 """
@@ -49,25 +53,51 @@ def to_grayscale(image: np.ndarray) -> np.ndarray:
     return np.clip(pixels, 0.0, 1.0).astype(np.float32, copy=False)
 
 
-def preprocess(image: np.ndarray) -> np.ndarray:
-    """Grayscale, then bilinear resize to IMAGE_SIZE x IMAGE_SIZE, as the seed prototype did.
+def _resized(gray: np.ndarray, size: int) -> np.ndarray:
+    # Through Keras rather than TensorFlow itself (which it calls there), so that scoring code
+    # imports on any Keras backend.
+    resized = keras.ops.image.resize(gray[..., np.newaxis], (size, size), interpolation="bilinear", antialias=False)
+    return np.clip(keras.ops.convert_to_numpy(resized)[..., 0], 0.0, 1.0)
 
-    No antialiasing, on purpose: the trained seed models expect exactly this input.
+
+def preprocess(image: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
+    """Grayscale, then bilinear resize to size x size, as the seed prototype did at 256.
+
+    No antialiasing, on purpose: the trained seed models expect exactly this input, and
+    `model_frame` of a larger preprocessed layer then equals the layer preprocessed at 256.
     """
     gray = to_grayscale(image)
-    if gray.shape != (IMAGE_SIZE, IMAGE_SIZE):
-        # Through Keras rather than TensorFlow itself (which it calls there), so that scoring
-        # code imports on any Keras backend.
-        resized = keras.ops.image.resize(
-            gray[:, :, np.newaxis], (IMAGE_SIZE, IMAGE_SIZE), interpolation="bilinear", antialias=False
-        )
-        gray = np.clip(keras.ops.convert_to_numpy(resized)[:, :, 0], 0.0, 1.0)
+    if gray.shape != (size, size):
+        gray = _resized(gray, size)
     return gray.astype(np.float32, copy=False)
 
 
-def preprocess_batch(images: Iterable[np.ndarray]) -> np.ndarray:
-    """Preprocess several images into one (n, IMAGE_SIZE, IMAGE_SIZE) float32 array."""
-    processed = [preprocess(image) for image in images]
+def preprocess_batch(images: Iterable[np.ndarray], size: int = IMAGE_SIZE) -> np.ndarray:
+    """Preprocess several images into one (n, size, size) float32 array."""
+    processed = [preprocess(image, size) for image in images]
     if not processed:
-        return np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
+        return np.zeros((0, size, size), dtype=np.float32)
     return np.stack(processed)
+
+
+def model_frame(images: np.ndarray) -> np.ndarray:
+    """Preprocessed (n, S, S) layers in the 256x256 model frame, as `preprocess` would give them."""
+    images = np.asarray(images, dtype=np.float32)
+    if images.shape[1:] == (IMAGE_SIZE, IMAGE_SIZE):
+        return images
+    return np.stack([_resized(image, IMAGE_SIZE) for image in images]).astype(np.float32, copy=False)
+
+
+def heatmap_model_frame(heatmap: np.ndarray) -> np.ndarray:
+    """A (S, S) heatmap in the 256x256 model frame: each pixel the highest of those it covers, so
+    a defect a few pixels wide at full resolution still shows."""
+    heatmap = np.asarray(heatmap, dtype=np.float32)
+    side = heatmap.shape[0]
+    if side == IMAGE_SIZE:
+        return heatmap
+    if side % IMAGE_SIZE == 0:
+        k = side // IMAGE_SIZE
+        return heatmap.reshape(IMAGE_SIZE, k, IMAGE_SIZE, k).max(axis=(1, 3))
+    edges = np.linspace(0, side, IMAGE_SIZE + 1).round().astype(int)
+    rows = np.maximum.reduceat(heatmap, edges[:-1], axis=0)
+    return np.maximum.reduceat(rows, edges[:-1], axis=1)

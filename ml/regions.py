@@ -2,11 +2,12 @@
 
 The heatmap must already be in threshold units: 1.0 is the heatmap value that corresponds to the
 score threshold the layer was judged against (see `Scorer.heatmap_threshold`). Boxes are given
-in the 256x256 model frame and as fractions of it; the model frame is the whole uploaded image
-resized, so the fractions place a box on the original image at any size.
+in the heatmap's frame (256x256, or the camera's resolution for a full-resolution scorer) and as
+fractions of it; the frame is the whole uploaded image resized, so the fractions place a box on
+the original image at any size (`with_image_box`).
 """
 
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import numpy as np
 from scipy import ndimage
@@ -25,11 +26,12 @@ class Box(TypedDict):
 
 
 class Region(TypedDict):
-    box: Box  # pixels of the model frame: x, y of the top-left corner, width, height
+    box: Box  # pixels of the heatmap's frame: x, y of the top-left corner, width, height
     box_fraction: Box  # the same box as fractions (0..1) of the frame's width and height
     area: int  # pixels at or above the level, not the box's area
     area_fraction: float  # share of the frame
     peak: float  # highest value in the region, in threshold units
+    box_image: NotRequired[Box]  # the box in pixels of the uploaded image (with_image_box)
 
 
 def top_regions(scaled: np.ndarray, *, level: float = LEVEL, limit: int = MAX_REGIONS) -> list[Region]:
@@ -60,3 +62,12 @@ def _region(rows_cols: tuple[slice, slice], area: int, peak: float, height: int,
     )
     # Peaks come from float32 maps: four decimals keep the stored JSON free of float noise.
     return Region(box=box, box_fraction=fraction, area=area, area_fraction=area / (height * width), peak=round(peak, 4))
+
+
+def with_image_box(region: Region, *, width: int, height: int) -> Region:
+    """The region with its box in pixels of an uploaded image of this size, edges rounded outwards."""
+    f = region["box_fraction"]
+    left, top = int(f["x"] * width), int(f["y"] * height)
+    right = min(width, -int(-(f["x"] + f["width"]) * width // 1))
+    bottom = min(height, -int(-(f["y"] + f["height"]) * height // 1))
+    return Region(**region, box_image=Box(x=left, y=top, width=right - left, height=bottom - top))

@@ -63,9 +63,13 @@ class BoxOutput(serializers.Serializer):
 class RegionOutput(serializers.Serializer):
     """A connected part of the heatmap at or above the layer's threshold (ml.regions)."""
 
-    box = BoxOutput(help_text="Bounding box in pixels of the 256x256 model frame.")
+    box = BoxOutput(
+        help_text="Bounding box in pixels of the heatmap's frame: 256x256, or the camera's resolution where the "
+        "machine's model scores at full resolution."
+    )
+    box_image = BoxOutput(required=False, help_text="The same box in pixels of the uploaded image.")
     box_fraction = BoxOutput(help_text="The same box as fractions (0..1) of the image's width and height.")
-    area = serializers.IntegerField(help_text="Pixels of the model frame at or above threshold.")
+    area = serializers.IntegerField(help_text="Pixels of the heatmap's frame at or above threshold.")
     area_fraction = serializers.FloatField(help_text="Share of the image.")
     peak = serializers.FloatField(help_text="Highest heatmap value, in multiples of the threshold.")
 

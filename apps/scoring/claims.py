@@ -80,17 +80,25 @@ def layers_score_claimed(*, layer_ids: Sequence[int], token: str) -> int:
     for layer_id, machine_id in Layer.objects.filter(pk__in=claimed).values_list("pk", "machine_id"):
         by_machine[machine_id].append(layer_id)
     for ids in by_machine.values():
+        earlier: list[int] = []
+
+        def claim_earlier(more: list[int], earlier=earlier) -> list[int]:
+            earlier.extend(layers_claim(layer_ids=more, token=token))
+            return earlier
+
         try:
-            layers_score(layer_ids=ids)
+            layers_score(layer_ids=ids, claim=claim_earlier)
         except DATABASE_DOWN:
             raise
         except ArtifactInvalid as error:
             logger.error("Layers %s not scored: %s", ids, error)
-            layers_fail(layer_ids=ids, token=token, failure=Failure.MODEL_ARTIFACT,
+            layers_fail(layer_ids=[*ids, *earlier], token=token, failure=Failure.MODEL_ARTIFACT,
                         error=f"Not scored: {error} The layer is scored once the model is repaired or re-activated.")
         except Exception as error:
             logger.exception("Scoring layers %s failed", ids)
-            layers_fail(layer_ids=ids, token=token, failure=Failure.SCORING, error=f"Scoring failed: {error}")
+            layers_fail(
+                layer_ids=[*ids, *earlier], token=token, failure=Failure.SCORING, error=f"Scoring failed: {error}"
+            )
     return len(claimed)
 
 

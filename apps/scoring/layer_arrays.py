@@ -5,9 +5,9 @@ import numpy as np
 
 from apps.layers.imaging import read_image_array
 from apps.layers.models import Layer
-from ml.preprocess import preprocess
+from ml.preprocess import IMAGE_SIZE, preprocess
 
 
-def layers_preprocessed(layers: list[Layer]) -> np.ndarray:
-    """The layers' images, preprocessed, stacked in the given order."""
-    return np.stack([preprocess(read_image_array(layer.image)) for layer in layers])
+def layers_preprocessed(layers: list[Layer], size: int = IMAGE_SIZE) -> np.ndarray:
+    """The layers' images, preprocessed to size x size (a scorer's input_size), stacked in order."""
+    return np.stack([preprocess(read_image_array(layer.image), size) for layer in layers])

@@ -29,6 +29,7 @@ from ml.calibration_set import calibration_set
 from ml.drift import DriftCalibration
 from ml.evaluation import evaluate
 from ml.groups import embed_layers
+from ml.preprocess import model_frame
 from ml.scorers import DEFAULT_SCORER, Scorer, get_scorer_class
 from ml.scorers.base import ScoreResult
 from ml.supervised import MAX_REFERENCE, FeatureSpace, HeadFit, NotEnoughLabels, fit_head
@@ -114,8 +115,10 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
     defective = list(defective_layers(machine=machine)[:1000])
 
     scorer = get_scorer_class(version.scorer)(version.config or None)
-    train_images = layers_preprocessed([layers[i] for i in train_ids])
-    train_embeddings = embed_layers(train_images)
+    scorer.resolve_input(max(layers[train_ids[0]].width, layers[train_ids[0]].height))
+    size = scorer.input_size
+    train_images = layers_preprocessed([layers[i] for i in train_ids], size)
+    train_embeddings = embed_layers(model_frame(train_images))
     groups = layer_groups_fit(embeddings=train_embeddings, seed=seed)
     train_groups = groups.assign(train_embeddings)
     history = scorer.fit(
@@ -129,8 +132,10 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
     del train_images
     calibration_ids = holdout_ids or train_ids
     n_real = len(calibration_ids)  # the held-out layers come first, then their benign variants
-    good_images = calibration_set(layers_preprocessed([layers[i] for i in calibration_ids]), seed=seed)
-    bad_images = layers_preprocessed(defective) if defective else np.empty((0, *good_images.shape[1:]), np.float32)
+    good_images = calibration_set(layers_preprocessed([layers[i] for i in calibration_ids], size), seed=seed)
+    bad_images = (
+        layers_preprocessed(defective, size) if defective else np.empty((0, *good_images.shape[1:]), np.float32)
+    )
     good_result = scorer.score(good_images)
     bad_result = scorer.score(bad_images) if defective else None
     good_scores = good_result.scores
@@ -148,7 +153,7 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
         calibration=GroupedScores(
             scores=scores[real],
             labels=labels[real],
-            groups=groups.assign(embed_layers(np.concatenate([good_images[:n_real], bad_images]))),
+            groups=groups.assign(embed_layers(model_frame(np.concatenate([good_images[:n_real], bad_images])))),
         ),
         global_threshold=calibration.threshold,
         target_fpr=target_fpr,

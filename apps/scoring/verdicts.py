@@ -13,6 +13,7 @@ from apps.scoring.models import ModelVersion
 from apps.scoring.rendering import grayscale_png, heatmap_render
 from ml.drift import DriftCalibration
 from ml.groups import embed_layers
+from ml.preprocess import model_frame
 from ml.regions import Region
 
 
@@ -25,8 +26,9 @@ class Verdict:
     heatmap: bytes  # PNG in threshold units: 1.0 (mid-scale) is at the layer's group threshold
     regions: list[Region]
     reconstruction: bytes  # PNG
-    heatmap_values: np.ndarray  # (256, 256) float32 in the scorer's units, as scored
+    heatmap_values: np.ndarray  # (S, S) float32 in the scorer's units, in the scorer's frame
     embedding: np.ndarray  # ml.groups.embed_layers: the layer's group, and its layout for alerts
+    model_image: np.ndarray  # (256, 256) the layer in the model frame, for the alert channels
     # The share of heatmap pixels whose mean is the score; None where the score is not that
     # (the seed scorer, or a supervised head's probability).
     top_fraction: float | None
@@ -42,7 +44,8 @@ def images_judge(
     history: list[tuple[int, float]] | None = None,
     keys: list[int] | None = None,
 ) -> list[Verdict]:
-    """Score (n, 256, 256) images with the version's scorer, its head if it has one, and its groups.
+    """Score (n, S, S) images (S: the scorer's input_size) with the version's scorer, its head if it
+    has one, and its groups.
 
     `features` are the scorer's bottleneck features of `images`, for a caller that has them already.
     `history`: (arrival key, ratio of score over trained threshold) of the machine's layers judged
@@ -52,7 +55,8 @@ def images_judge(
     """
     scorer = model_cache.scorer_for(version)
     result = scorer.score(images)
-    embeddings = embed_layers(images)
+    small = model_frame(images)
+    embeddings = embed_layers(small)
     grouped = layer_groups_assign(version=version, embeddings=embeddings)
     # With a supervised head the score is its P(defective), judged against one global head
     # threshold; the groups' thresholds (in the scorer's units) then only scale the heatmap.
@@ -81,6 +85,7 @@ def images_judge(
                 reconstruction=grayscale_png(result.reconstructions[i]),
                 heatmap_values=result.heatmaps[i],
                 embedding=embeddings[i],
+                model_image=small[i],
                 top_fraction=top_fraction,
                 trained_threshold=float(trained[i]),
             )

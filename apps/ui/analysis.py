@@ -33,7 +33,11 @@ class Analysis:
 
 
 def _feature_tiles(maps: np.ndarray) -> list[np.ndarray]:
-    """(32, 32, 16) activations -> 16 uint8 tiles, each scaled to its own range."""
+    """(h, w, 16) activations -> 16 uint8 tiles of at most 32 x 32, each scaled to its own range."""
+    step = max(1, maps.shape[0] // 32)
+    maps = maps[: maps.shape[0] // step * step, : maps.shape[1] // step * step]
+    # A full-resolution scorer's maps are larger: each tile pixel keeps the strongest it covers.
+    maps = maps.reshape(maps.shape[0] // step, step, maps.shape[1] // step, step, -1).max(axis=(1, 3))
     tiles = []
     for k in range(maps.shape[-1]):
         channel = maps[..., k].astype(np.float32)
@@ -53,8 +57,10 @@ def _png(array: np.ndarray, size: int | None = None) -> bytes:
 
 
 def features_grid_png(*, version: ModelVersion, image: np.ndarray) -> bytes:
-    """The 16 feature maps of one preprocessed image as a 4x4 sprite, 2px gaps."""
-    maps = model_cache.scorer_for(version).features(image[np.newaxis])[0]
+    """The 16 feature maps of one decoded image, as the version's scorer takes it, as a 4x4 sprite
+    with 2px gaps."""
+    scorer = model_cache.scorer_for(version)
+    maps = scorer.features(preprocess(image, scorer.input_size)[np.newaxis])[0]
     tile, gap = FEATURE_TILE, 2
     sheet = np.full((4 * tile + 3 * gap, 4 * tile + 3 * gap), 255, dtype=np.uint8)
     for k, small in enumerate(_feature_tiles(maps)):
@@ -71,9 +77,10 @@ def images_analyze(*, version: ModelVersion, files: list[tuple[str, bytes]]) -> 
     """Scores uploaded (name, bytes) with a model version. ImageRejected/ImageTooLarge bubble up."""
     for _name, data in files:
         image_inspect(data)
-    arrays = np.stack([preprocess(image_to_array(data)) for _name, data in files])
+    scorer = model_cache.scorer_for(version)
+    arrays = np.stack([preprocess(image_to_array(data), scorer.input_size) for _name, data in files])
     # Drawn as tiles below and, with a supervised head, needed by the verdict too: computed once.
-    features = model_cache.scorer_for(version).features(arrays)
+    features = scorer.features(arrays)
     verdicts = images_judge(version=version, images=arrays, features=features)
     return [
         Analysis(

@@ -20,7 +20,6 @@ from apps.ui.analysis import data_uri, features_grid_png, images_analyze
 from apps.ui.charts import timeline_svg
 from apps.ui.selectors import QUEUE_MODES, fleet_cards, job_timeline, labeler_stats
 from apps.ui.token_views import can_manage_tokens
-from ml.preprocess import preprocess
 
 NEIGHBOURS = 5
 MAX_ANALYZE_FILES = 8
@@ -116,7 +115,7 @@ def layer_features(request, layer_id: int):
     version = model_version_active(machine=layer.machine)
     if version is None or not version.artifact:
         raise Http404("This machine has no active trained model.")
-    png = features_grid_png(version=version, image=preprocess(read_image_array(layer.image)))
+    png = features_grid_png(version=version, image=read_image_array(layer.image))
     response = HttpResponse(png, content_type="image/png")
     response["Cache-Control"] = "private, max-age=3600"
     return response

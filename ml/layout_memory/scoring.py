@@ -19,6 +19,7 @@ from scipy import ndimage
 
 from ml.change.keys import parts_only_finished
 from ml.layout_runs import unbroken_run
+from ml.preprocess import IMAGE_SIZE
 from ml.residuals import top_mean
 
 # Consecutive layers whose layout embeddings correlate less than this show different parts: the
@@ -42,11 +43,14 @@ def layout_memory_learns(score: float, threshold: float) -> bool:
 
 
 def layout_memory_trace(heatmap: np.ndarray) -> np.ndarray:
-    """What one layer's heatmap leaves in the layout memory: (H/2, W/2) float16."""
-    size = 2 * MEMORY_TOLERANCE + 1
-    dilated = ndimage.maximum_filter(np.asarray(heatmap, dtype=np.float32), size=size, mode="nearest")
-    height, width = dilated.shape
-    pooled = dilated.reshape(height // MEMORY_POOL, MEMORY_POOL, width // MEMORY_POOL, MEMORY_POOL).max(axis=(1, 3))
+    """What one layer's heatmap leaves in the layout memory: (128, 128) float16 for any heatmap
+    whose side is a multiple of the 256 px model frame (dilation and pooling scale with it)."""
+    heatmap = np.asarray(heatmap, dtype=np.float32)
+    height, width = heatmap.shape
+    k = max(1, height // IMAGE_SIZE)
+    dilated = ndimage.maximum_filter(heatmap, size=2 * MEMORY_TOLERANCE * k + 1, mode="nearest")
+    pool = MEMORY_POOL * k
+    pooled = dilated.reshape(height // pool, pool, width // pool, pool).max(axis=(1, 3))
     return pooled.astype(np.float16)
 
 
@@ -60,13 +64,15 @@ def layout_memory_residual(heatmap: np.ndarray, traces: list[np.ndarray]) -> np.
     heatmap = np.asarray(heatmap, dtype=np.float32)
     if not traces:
         return heatmap
-    return np.maximum(heatmap - trace_upsampled(np.min(np.stack(traces), axis=0)), 0.0)
+    least = trace_upsampled(np.min(np.stack(traces), axis=0), heatmap.shape[0])
+    return np.maximum(heatmap - least, 0.0)
 
 
-def trace_upsampled(trace: np.ndarray) -> np.ndarray:
-    """A layout_memory_trace() back at the heatmap's size."""
+def trace_upsampled(trace: np.ndarray, side: int = IMAGE_SIZE) -> np.ndarray:
+    """A layout_memory_trace() back at a heatmap's size (its side)."""
     trace = np.asarray(trace, dtype=np.float32)
-    return np.repeat(np.repeat(trace, MEMORY_POOL, axis=0), MEMORY_POOL, axis=1)
+    pool = side // trace.shape[0]
+    return np.repeat(np.repeat(trace, pool, axis=0), pool, axis=1)
 
 
 def embeddings_match(embedding: np.ndarray, previous: np.ndarray) -> bool:

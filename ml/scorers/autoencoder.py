@@ -16,15 +16,15 @@ from ml.training import ProgressCallback, train_model
 BOTTLENECK_LAYER = "bottleneck"
 
 
-def check_images(images: np.ndarray) -> np.ndarray:
-    """Return images as float32 (n, 256, 256), accepting a trailing channel axis of 1."""
+def check_images(images: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
+    """Return images as float32 (n, size, size), accepting a trailing channel axis of 1."""
     array = np.asarray(images, dtype=np.float32)
     if array.ndim == 4 and array.shape[-1] == 1:
         array = array[..., 0]
-    if array.ndim != 3 or array.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+    if array.ndim != 3 or array.shape[1:] != (size, size):
         raise ValueError(
-            f"expected preprocessed images of shape (n, {IMAGE_SIZE}, {IMAGE_SIZE}), "
-            f"got {array.shape}; run ml.preprocess.preprocess_batch first"
+            f"expected preprocessed images of shape (n, {size}, {size}), "
+            f"got {array.shape}; run ml.preprocess.preprocess_batch(images, {size}) first"
         )
     return array
 
@@ -52,6 +52,9 @@ class AutoencoderScorer(Scorer):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Return (scores (n,) float64, heatmaps (n, 256, 256) float32 >= 0)."""
 
+    def check(self, images: np.ndarray) -> np.ndarray:
+        return check_images(images, self.input_size)
+
     def loss(self) -> str | keras.losses.Loss | Callable:
         return "mse"
 
@@ -70,7 +73,7 @@ class AutoencoderScorer(Scorer):
         verbose: bool = True,
     ) -> dict:
         """Train a fresh network (any previous fit is discarded) on good layers only."""
-        inputs, targets = self.training_pairs(check_images(images))
+        inputs, targets = self.training_pairs(self.check(images))
         self._model, history = train_model(
             self.build_model,
             inputs[..., np.newaxis],
@@ -94,11 +97,11 @@ class AutoencoderScorer(Scorer):
         return self._model
 
     def reconstruct(self, images: np.ndarray, *, batch_size: int = 16) -> np.ndarray:
-        out = _predict(self.keras_model, check_images(images), batch_size)
+        out = _predict(self.keras_model, self.check(images), batch_size)
         return np.clip(out[..., 0], 0.0, 1.0)
 
     def score(self, images: np.ndarray, *, batch_size: int = 16) -> ScoreResult:
-        images = check_images(images)
+        images = self.check(images)
         reconstructions = self.reconstruct(images, batch_size=batch_size)
         scores, heatmaps = self.score_reconstructions(images, reconstructions)
         return ScoreResult(
@@ -111,7 +114,7 @@ class AutoencoderScorer(Scorer):
         if self._encoder is None:
             model = self.keras_model
             self._encoder = keras.Model(model.inputs, model.get_layer(BOTTLENECK_LAYER).output)
-        return _predict(self._encoder, check_images(images), batch_size=16)
+        return _predict(self._encoder, self.check(images), batch_size=16)
 
     @classmethod
     def from_artifact(

@@ -16,18 +16,19 @@ from typing import Any, ClassVar
 import keras
 import numpy as np
 
+from ml.preprocess import IMAGE_SIZE
 from ml.training import ProgressCallback
 
 
 @dataclass
 class ScoreResult:
-    """Per-image outputs of `Scorer.score`, all in the 256x256 preprocessed frame."""
+    """Per-image outputs of `Scorer.score`, all in the scorer's frame (`Scorer.input_size`)."""
 
     scores: np.ndarray  # (n,) float64; higher means more anomalous
-    # (n, 256, 256) float32 >= 0; drawn in threshold units (see heatmap_threshold), or on
+    # (n, S, S) float32 >= 0; drawn in threshold units (see heatmap_threshold), or on
     # 0..heatmap_vmax where a version has no threshold
     heatmaps: np.ndarray
-    reconstructions: np.ndarray  # (n, 256, 256) float32 in [0, 1]
+    reconstructions: np.ndarray  # (n, S, S) float32 in [0, 1]
 
 
 class Scorer(abc.ABC):
@@ -54,6 +55,15 @@ class Scorer(abc.ABC):
         # Round-trip through JSON so the stored config is exactly what the artifact will hold.
         self.config: dict[str, Any] = json.loads(json.dumps(merged))
 
+    @property
+    def input_size(self) -> int:
+        """The side of the square frame the scorer takes layers in (ml.preprocess.preprocess's size)."""
+        return IMAGE_SIZE
+
+    def resolve_input(self, native_side: int) -> None:  # noqa: B027 (an optional hook)
+        """Settle the input size from the larger side of the machine's photos, before `fit`; a
+        scorer with a fixed frame has nothing to settle."""
+
     @abc.abstractmethod
     def fit(
         self,
@@ -65,15 +75,15 @@ class Scorer(abc.ABC):
         progress: ProgressCallback | None = None,
         verbose: bool = True,
     ) -> dict:
-        """Train from scratch on good (n, 256, 256) float32 images; return a JSON-able history."""
+        """Train from scratch on good (n, S, S) float32 images, S = input_size; return a JSON-able history."""
 
     @abc.abstractmethod
     def score(self, images: np.ndarray, *, batch_size: int = 16) -> ScoreResult:
-        """Score (n, 256, 256) float32 images."""
+        """Score (n, S, S) float32 images, S = input_size."""
 
     @abc.abstractmethod
     def features(self, images: np.ndarray) -> np.ndarray:
-        """Bottleneck activations, (n, 32, 32, 16)."""
+        """Bottleneck activations, (n, S/8, S/8, 16): (n, 32, 32, 16) in the model frame."""
 
     @property
     @abc.abstractmethod

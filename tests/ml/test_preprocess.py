@@ -94,3 +94,10 @@ def test_it_preprocesses_a_real_layer_photo():
     assert out.shape == (256, 256)
     # The bed is mid-grey: the mean brightness survives the resize.
     assert abs(out.mean() - pixels.mean() / 255) < 0.02
+
+
+def test_it_gives_the_model_frame_of_a_larger_layer_as_preprocessing_at_256_would():
+    from ml.preprocess import model_frame, preprocess
+
+    photo = (np.random.default_rng(3).random((1024, 1024)) * 255).astype(np.uint8)
+    assert np.array_equal(model_frame(preprocess(photo, 1024)[None])[0], preprocess(photo))

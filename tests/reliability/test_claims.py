@@ -99,3 +99,27 @@ def test_it_requeues_artifact_failures_when_another_version_is_activated(printer
     assert layer.status == Layer.Status.QUEUED
     layers_score_claimed(layer_ids=[layer.pk], token="worker-b")
     assert Layer.objects.get(pk=layer.pk).current_score.model_version == replacement
+
+
+def test_it_claims_the_earlier_queued_layers_it_scores_first_and_leaves_others_claims_alone(printer, install_model):
+    install_model(printer.machine)
+    free, held, layer = (queued(printer.machine, index=i) for i in range(3))
+    assert layers_claim(layer_ids=[held.pk], token="worker-b") == [held.pk]
+    assert layers_score_claimed(layer_ids=[layer.pk], token="worker-a") == 1
+    free.refresh_from_db()
+    held.refresh_from_db()
+    assert free.status == Layer.Status.SCORED and free.claimed_by == "worker-a"
+    # Another worker's live claim is its to score: it is neither scored twice nor taken over.
+    assert held.status == Layer.Status.QUEUED and held.claimed_by == "worker-b"
+    assert not LayerScore.objects.filter(layer=held).exists()
+
+
+def test_it_fails_the_earlier_layers_it_claimed_when_scoring_fails(printer, install_model):
+    version = install_model(printer.machine)
+    earlier, layer = queued(printer.machine, index=0), queued(printer.machine, index=1)
+    with open(version.artifact.path, "r+b") as handle:
+        handle.seek(100)
+        handle.write(b"\x00garbage\x00")
+    assert layers_score_claimed(layer_ids=[layer.pk], token="worker-a") == 1
+    earlier.refresh_from_db()
+    assert earlier.status == Layer.Status.FAILED and earlier.failure == Failure.MODEL_ARTIFACT

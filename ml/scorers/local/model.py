@@ -13,9 +13,10 @@ from ml.preprocess import IMAGE_SIZE
 from ml.scorers.autoencoder import BOTTLENECK_LAYER
 
 
-def build_local_autoencoder(width: int = 32, skip: bool = True) -> keras.Model:
-    """256x256x1 -> 32x32x16 bottleneck -> 256x256x1, sigmoid output."""
-    inputs = keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE, 1), name="image")
+def build_local_autoencoder(width: int = 32, skip: bool = True, size: int | None = IMAGE_SIZE) -> keras.Model:
+    """SxSx1 -> S/8xS/8x16 bottleneck -> SxSx1, sigmoid output; S = size, or any multiple of 8
+    where size is None (the network is then trained on crops and applied in tiles)."""
+    inputs = keras.Input(shape=(size, size, 1), name="image")
     x = inputs
     levels = []
     for i, filters in enumerate((width // 2, width, width)):

@@ -18,6 +18,7 @@ import math
 import keras
 import numpy as np
 
+from ml.preprocess import IMAGE_SIZE
 from ml.residuals import (
     augment_benign,
     confirmed_by_median,
@@ -27,11 +28,14 @@ from ml.residuals import (
     normalise_photometric,
     shift_tolerant_residual,
     smooth,
+    smooth_wide,
     top_mean,
 )
-from ml.scorers.autoencoder import AutoencoderScorer, _predict, check_images
+from ml.scorers.autoencoder import AutoencoderScorer, _predict
 from ml.scorers.base import ScoreResult, register
+from ml.scorers.local.frames import block_mean, check_resolution, random_crops, resolution_for, upsampled
 from ml.scorers.local.model import build_local_autoencoder
+from ml.tiling import predict_tiled
 from ml.training import ProgressCallback
 
 _STATE_KEYS = ("residual_mean", "residual_std")
@@ -45,6 +49,14 @@ class LocalScorer(AutoencoderScorer):
     # Heatmap unit: standard deviations above what good layers show at that pixel.
     heatmap_vmax = 12.0
     default_config = {
+        # Side (px) of the square frame the layer is scored in: 256 is the model frame; the
+        # camera's own resolution keeps defects a few pixels wide. 0: the camera's, fixed at
+        # training (resolve_input). Sizes below are in px of the 256 frame and scale with it.
+        "resolution": IMAGE_SIZE,
+        # Above 256, the network is trained on 256 px crops and applied in tiles of this core
+        # (px of the scored frame) with a margin of context around each.
+        "tile": 512,
+        "tile_margin": 32,
         "learning_rate": 1e-3,
         "min_samples": 96,  # augmented copies per epoch when a machine has few good layers
         "augment": True,
@@ -72,25 +84,51 @@ class LocalScorer(AutoencoderScorer):
         # Share of the good layers kept out of training to learn the residual statistics from.
         # Off: holding out 25% did not help at a few epochs, and day one has only ~12 frames.
         "map_holdout": 0.0,
+        # Added to `scales` above the model frame: finer than its pixel, for defects a few camera
+        # pixels wide that the 256 px frame averages away.
+        "fine_scales": [[0.5, 0.5, 0], [0.5, 4, 0], [0.5, 4, 90]],
     }
 
     def __init__(self, config: dict | None = None) -> None:
         super().__init__(config)
-        self._mean: np.ndarray | None = None
+        if self.config["resolution"]:
+            check_resolution(int(self.config["resolution"]))
+        self._mean: np.ndarray | None = None  # (scales, 256, 256): the model frame
         self._std: np.ndarray | None = None
+        self._maps: tuple[np.ndarray, np.ndarray] | None = None  # the same in the scored frame
+
+    @property
+    def input_size(self) -> int:
+        return int(self.config["resolution"]) or IMAGE_SIZE
+
+    @property
+    def _k(self) -> float:
+        """Pixels of the scored frame per pixel of the model frame."""
+        return self.input_size / IMAGE_SIZE
+
+    def resolve_input(self, native_side: int) -> None:
+        """Fix resolution 0 (the camera's own) from the larger side of the machine's photos."""
+        if not self.config["resolution"]:
+            self.config["resolution"] = resolution_for(native_side)
 
     def build_model(self) -> keras.Model:
-        return build_local_autoencoder(skip=bool(self.config["skip"]))
+        # Above the model frame the network takes crops and tiles of any size.
+        return build_local_autoencoder(skip=bool(self.config["skip"]), size=None if self._k > 1 else IMAGE_SIZE)
 
     def loss(self) -> str:
         return "mae"
 
     def training_pairs(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rng = np.random.default_rng(self._seed)
-        copies = max(1, math.ceil(int(self.config["min_samples"]) / len(images)))
-        batch = np.concatenate([images] * copies)
+        if self._k > 1:
+            # Crops covering the bed about once per layer, at least min_samples of them.
+            count = max(int(self.config["min_samples"]), int(len(images) * self._k**2))
+            batch = random_crops(images, count, IMAGE_SIZE, rng)
+        else:
+            copies = max(1, math.ceil(int(self.config["min_samples"]) / len(images)))
+            batch = np.concatenate([images] * copies)
         if self.config["augment"]:
-            batch = augment_benign(batch, rng)
+            batch = augment_benign(batch, rng, max_shift=3.0 * self._k)
         targets = normalise_photometric(batch)[0]
         inputs = corrupt(targets, rng) if self.config["denoise"] else targets
         return inputs, targets
@@ -105,9 +143,10 @@ class LocalScorer(AutoencoderScorer):
         progress: ProgressCallback | None = None,
         verbose: bool = True,
     ) -> dict:
-        images = check_images(images)
+        self.resolve_input(images.shape[-1])
+        images = self.check(images)
         self._seed = seed
-        self._mean = self._std = None
+        self._mean = self._std = self._maps = None
         rng = np.random.default_rng([seed, 1])
         n_holdout = int(round(len(images) * float(self.config["map_holdout"])))
         order = rng.permutation(len(images))
@@ -125,52 +164,89 @@ class LocalScorer(AutoencoderScorer):
         )
         self._fit_maps(held_out, rng)
         history["map_layers"] = len(held_out)
+        history["resolution"] = self.input_size
         return history
 
     def _fit_maps(self, images: np.ndarray, rng: np.random.Generator) -> None:
         if len(images) > _MAP_SAMPLES:
             images = images[rng.choice(len(images), _MAP_SAMPLES, replace=False)]
         copies = max(1, math.ceil(_MAP_SAMPLES / len(images)))
-        batch = augment_benign(np.concatenate([images] * copies), rng)
-        magnitudes = self._residuals(batch)[0]  # (scales, n, H, W)
+        pool = np.concatenate([images] * copies)
+        total = total_sq = None
+        for start in range(0, len(pool), self._chunk):
+            batch = augment_benign(pool[start : start + self._chunk], rng, max_shift=3.0 * self._k)
+            magnitudes = self._residuals(batch)[0]  # (scales, n, H, W)
+            total = magnitudes.sum(axis=1) if total is None else total + magnitudes.sum(axis=1)
+            squares = (magnitudes.astype(np.float64) ** 2).sum(axis=1)
+            total_sq = squares if total_sq is None else total_sq + squares
+        count = len(pool)
+        mean_raw = (total / count).astype(np.float32)
+        var_raw = np.maximum(total_sq / count - mean_raw.astype(np.float64) ** 2, 0.0).astype(np.float32)
         # At each pixel the larger of the statistics smoothed at each scale: a fine one for thin
         # structures that stay put (the bed's edge), a coarse one for part edges, which move a
         # little as the parts grow from layer to layer.
-        sigmas = np.atleast_1d(np.asarray(self.config["map_smoothing"], dtype=float))
-        mean = np.max([smooth(magnitudes.mean(axis=1), s) for s in sigmas], axis=0)
-        std = np.sqrt(np.max([smooth(magnitudes.var(axis=1), s) for s in sigmas], axis=0))
+        sigmas = self._k * np.atleast_1d(np.asarray(self.config["map_smoothing"], dtype=float))
+        mean = np.max([smooth(mean_raw, s) for s in sigmas], axis=0)
+        std = np.sqrt(np.max([smooth(var_raw, s) for s in sigmas], axis=0))
         # A floor keeps a pixel that happened to be quiet in training from exploding later.
         floor = 0.5 * np.median(std.reshape(len(std), -1), axis=1)[:, None, None] + 1e-6
-        self._mean, self._std = mean, np.maximum(std, floor)
+        # Kept in the model frame: smoothed at least this much, they lose nothing there.
+        self._mean, self._std = block_mean(mean, IMAGE_SIZE), block_mean(np.maximum(std, floor), IMAGE_SIZE)
+        self._maps = None
+
+    @property
+    def _chunk(self) -> int:
+        """Layers whose residuals are worked on at once: fewer at full resolution, for memory."""
+        return max(1, int(16 / self._k**2))
+
+    def _scales(self) -> list[list[float]]:
+        scales = list(self.config["scales"]) + (list(self.config["fine_scales"]) if self._k > 1 else [])
+        return [[float(a) * self._k, float(b) * self._k, float(angle)] for a, b, angle in scales]
+
+    def _network(self, normalised: np.ndarray, batch_size: int) -> np.ndarray:
+        if self._k > 1:
+            tile, margin = int(self.config["tile"]), int(self.config["tile_margin"])
+            out = predict_tiled(self.keras_model, normalised, tile=tile, margin=margin, batch_size=4)
+        else:
+            out = _predict(self.keras_model, normalised, batch_size)
+        return np.clip(out[..., 0], 0, 1)
 
     def _residuals(self, images: np.ndarray, batch_size: int = 16) -> tuple[np.ndarray, ...]:
         normalised, centre, scale = normalise_photometric(images)
-        reconstructed = np.clip(_predict(self.keras_model, normalised, batch_size)[..., 0], 0, 1)
-        residual = shift_tolerant_residual(normalised, reconstructed, int(self.config["tolerance"]))
+        reconstructed = self._network(normalised, batch_size)
+        tolerance = int(round(int(self.config["tolerance"]) * self._k))
+        residual = shift_tolerant_residual(normalised, reconstructed, tolerance)
         if self.config["highpass"]:
-            residual = residual - smooth(residual, float(self.config["highpass"]))
+            highpass = float(self.config["highpass"]) * self._k
+            residual = residual - (smooth_wide(residual, highpass) if self._k > 1 else smooth(residual, highpass))
         if self.config["median_ring"]:
             # After the high-pass: lighting the network did not follow must not decide the sign.
-            residual = confirmed_by_median(normalised, residual, float(self.config["median_ring"]))
-        scales = [list(map(float, pair)) for pair in self.config["scales"]]
-        magnitudes = multiscale_magnitude(residual, scales)
+            residual = confirmed_by_median(normalised, residual, float(self.config["median_ring"]) * self._k)
+        magnitudes = multiscale_magnitude(residual, self._scales())
         if self.config["local_energy"]:
-            energy = np.sqrt(smooth(residual**2, float(self.config["local_energy"])))
+            energy = np.sqrt(smooth(residual**2, float(self.config["local_energy"]) * self._k))
             magnitudes = magnitudes / (energy + 1e-4)[None]
         return magnitudes, reconstructed, centre, scale
 
     def reconstruct(self, images: np.ndarray, *, batch_size: int = 16) -> np.ndarray:
-        normalised, centre, scale = normalise_photometric(check_images(images))
-        out = np.clip(_predict(self.keras_model, normalised, batch_size)[..., 0], 0, 1)
-        return denormalise(out, centre, scale)
+        normalised, centre, scale = normalise_photometric(self.check(images))
+        return denormalise(self._network(normalised, batch_size), centre, scale)
 
     def score(self, images: np.ndarray, *, batch_size: int = 16) -> ScoreResult:
-        images = check_images(images)
+        images = self.check(images)
+        chunks = range(0, len(images), self._chunk)
+        parts = [self._score_chunk(images[start : start + self._chunk], batch_size) for start in chunks]
+        if not parts:
+            empty = np.zeros((0, self.input_size, self.input_size), np.float32)
+            return ScoreResult(scores=np.zeros(0), heatmaps=empty, reconstructions=empty)
+        fields = ("scores", "heatmaps", "reconstructions")
+        return ScoreResult(*(np.concatenate([getattr(part, f) for part in parts]) for f in fields))
+
+    def _score_chunk(self, images: np.ndarray, batch_size: int) -> ScoreResult:
         magnitudes, reconstructed, centre, scale = self._residuals(images, batch_size)
         if self.config["normalise_maps"]:
-            if self._mean is None or self._std is None:
-                raise RuntimeError("the local scorer has no residual statistics: fit it first")
-            magnitudes = (magnitudes - self._mean[:, None]) / self._std[:, None]
+            mean, std = self._scored_maps()
+            magnitudes = (magnitudes - mean[:, None]) / std[:, None]
         residual = magnitudes.max(axis=0)
         scores = top_mean(residual, float(self.config["top_fraction"]))
         return ScoreResult(
@@ -178,6 +254,13 @@ class LocalScorer(AutoencoderScorer):
             heatmaps=np.maximum(residual, 0.0).astype(np.float32),
             reconstructions=denormalise(reconstructed, centre, scale),
         )
+
+    def _scored_maps(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._mean is None or self._std is None:
+            raise RuntimeError("the local scorer has no residual statistics: fit it first")
+        if self._maps is None:
+            self._maps = (upsampled(self._mean, self.input_size), upsampled(self._std, self.input_size))
+        return self._maps
 
     @classmethod
     def from_artifact(cls, *, model, config: dict, state: dict[str, np.ndarray]) -> LocalScorer:
@@ -192,7 +275,7 @@ class LocalScorer(AutoencoderScorer):
         raise NotImplementedError("the local scorer scores in its own normalised frame")
 
     def features(self, images: np.ndarray) -> np.ndarray:
-        return super().features(normalise_photometric(check_images(images))[0])
+        return super().features(normalise_photometric(self.check(images))[0])
 
     def get_state(self) -> dict[str, np.ndarray]:
         if self._mean is None or self._std is None:
@@ -206,3 +289,4 @@ class LocalScorer(AutoencoderScorer):
             raise ValueError(f"the local scorer expects state {_STATE_KEYS}, got {sorted(state)}")
         self._mean = np.asarray(state["residual_mean"], dtype=np.float32)
         self._std = np.asarray(state["residual_std"], dtype=np.float32)
+        self._maps = None

@@ -42,8 +42,9 @@ class Command(BaseCommand):
         good_files, defective_files = _images(good), _images(defective)
         files = good_files + defective_files
         labels = np.array([0] * len(good_files) + [1] * len(defective_files))
-        arrays = np.stack([preprocess(image_to_array(p.read_bytes())) for p in files])
-        scores = model_cache.scorer_for(version).score(arrays).scores
+        scorer = model_cache.scorer_for(version)
+        arrays = np.stack([preprocess(image_to_array(p.read_bytes()), scorer.input_size) for p in files])
+        scores = scorer.score(arrays).scores
         metrics = evaluate(scores, labels, version.threshold)
         if as_json:
             self.stdout.write(json.dumps({"machine": found.slug, "model_version": version.version,
