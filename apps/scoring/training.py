@@ -181,8 +181,14 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
 
     # Where the calibration layers lay below the threshold: scoring rescales the threshold as the
     # machine's recent layers move away from there (ml.drift).
-    good_judged = good_scores if head is None else fitted.cv_probabilities[:n_real]
-    metrics["drift"] = DriftCalibration.fit(np.asarray(good_judged) / threshold).as_dict()
+    # In the units scoring follows: each layer's score over its own group's threshold.
+    if head is None:
+        group_thresholds = {row.index: row.threshold for row in group_rows}
+        good_groups = groups.assign(embed_layers(model_frame(good_images)))
+        good_ratios = good_scores / np.array([group_thresholds[g] for g in good_groups])
+    else:
+        good_ratios = np.asarray(fitted.cv_probabilities[:n_real]) / threshold
+    metrics["drift"] = DriftCalibration.fit(good_ratios).as_dict()
 
     good = [layers[i] for i in change_calibration_layer_ids(train_ids=train_ids, holdout_ids=holdout_ids)]
     change = change_calibrate(good=good, seed=seed)

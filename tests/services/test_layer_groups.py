@@ -4,10 +4,12 @@ import pytest
 from apps.demo.printers import png_bytes
 from apps.layers.models import Layer
 from apps.layers.services import layer_ingest
-from apps.scoring import layer_groups
+from apps.scoring import layer_groups, model_cache
+from apps.scoring.layer_arrays import layers_preprocessed
 from apps.scoring.models import LayerGroup
 from apps.scoring.services import layers_score
 from apps.scoring.training import model_version_create, model_version_train
+from ml.calibration_set import calibration_set
 from ml.groups import embed_layers
 from ml.preprocess import preprocess
 from ml.synthetic import generate_layers
@@ -54,6 +56,16 @@ def test_it_calibrates_a_threshold_per_group_when_a_group_has_enough_held_out_la
     assert len(groups) == 2
     assert all(g.threshold_source == "group" and g.calibration_method == "fpr_target" for g in groups)
     assert all(g.calibration["n_calibration"] == g.n_holdout for g in groups)
+    assert groups[0].threshold != groups[1].threshold
+    # The drift follower's reference is where calibration layers lay against their own group's threshold.
+    held_out = Layer.objects.in_bulk(version.training_set["holdout_layer_ids"])
+    images = calibration_set(
+        layers_preprocessed([held_out[i] for i in version.training_set["holdout_layer_ids"]]),
+        seed=version.training_set["seed"],
+    )
+    scores = model_cache.scorer_for(version).score(images).scores
+    thresholds = [t for _, t in layer_groups.layer_groups_assign(version=version, embeddings=embed_layers(images))]
+    assert version.metrics["drift"]["median"] == pytest.approx(float(np.median(scores / thresholds)), rel=1e-4)
 
 
 def test_it_finds_one_group_when_every_layer_shows_the_same_parts(printer):
