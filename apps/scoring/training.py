@@ -53,7 +53,12 @@ class NotEnoughLayers(ValueError):
 
 @transaction.atomic
 def model_version_create(*, machine: Machine, scorer: str = DEFAULT_SCORER, config: dict | None = None) -> ModelVersion:
-    get_scorer_class(scorer)  # fails early with the list of known scorers
+    """A new version to train; a scorer that can score above the model frame takes the plant's
+    LAYERWATCH_SCORING_RESOLUTION unless `config` says otherwise."""
+    config = dict(config or {})
+    if "resolution" in get_scorer_class(scorer).default_config:  # fails early with the known scorers
+        config.setdefault("resolution", settings.LAYERWATCH_SCORING_RESOLUTION)
+    get_scorer_class(scorer)(config)  # a bad setting fails here, not after training
     locked = Machine.objects.select_for_update().get(pk=machine.pk)
     latest = ModelVersion.objects.filter(machine=locked).aggregate(v=Max("version"))["v"] or 0
     return ModelVersion.objects.create(machine=locked, version=latest + 1, scorer=scorer, config=config or {})

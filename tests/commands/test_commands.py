@@ -90,3 +90,9 @@ def test_it_refuses_bad_training_arguments(printer):
         run("train_model", printer.machine.slug, "--epochs", "0")
     with pytest.raises(CommandError, match="no layers"):
         run("train_model", printer.machine.slug, "--epochs", "1")
+    versions = ModelVersion.objects.count()
+    with pytest.raises(CommandError, match="multiple of 256"):
+        run("train_model", printer.machine.slug, "--epochs", "1", "--resolution", "300")
+    with pytest.raises(CommandError, match="unknown seed config keys"):
+        run("train_model", printer.machine.slug, "--epochs", "1", "--scorer", "seed", "--resolution", "512")
+    assert ModelVersion.objects.count() == versions  # refused before a version is made

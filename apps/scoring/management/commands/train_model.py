@@ -23,9 +23,12 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--target-fpr", type=float, default=None,
                             help="False-positive rate to calibrate for when no defects are labeled.")
+        parser.add_argument("--resolution", type=int, default=None,
+                            help="Side in px the layers are scored at: 256, a multiple of it, or 0 for the camera's "
+                            "own (default: LAYERWATCH_SCORING_RESOLUTION).")
         parser.add_argument("--no-activate", action="store_true")
 
-    def handle(self, *args, machine, epochs, scorer, seed, target_fpr, no_activate, **options):
+    def handle(self, *args, machine, epochs, scorer, seed, target_fpr, resolution, no_activate, **options):
         found = machine_find(slug_or_name=machine)
         if found is None:
             raise CommandError(f"No machine {machine!r}.")
@@ -33,7 +36,11 @@ class Command(BaseCommand):
             raise CommandError("--epochs must be at least 1.")
         if target_fpr is not None and not 0 < target_fpr < 1:
             raise CommandError("--target-fpr must be between 0 and 1.")
-        version = model_version_create(machine=found, scorer=scorer)
+        config = {} if resolution is None else {"resolution": resolution}
+        try:
+            version = model_version_create(machine=found, scorer=scorer, config=config)
+        except ValueError as error:
+            raise CommandError(str(error)) from error
         self.stdout.write(f"Training {found.name} v{version.version} ({scorer}) for {epochs} epochs…")
         try:
             version = model_version_train(version=version, epochs=epochs, seed=seed, target_fpr=target_fpr)
