@@ -1,6 +1,7 @@
 """How fast the ml package runs on this machine: training, scoring, the change channel and synthetic layers.
 
-.venv/bin/python bench/ml_speed.py [--train-images 32] [--epochs 2] [--change-processes 1,16] [--change-only]
+.venv/bin/python bench/ml_speed.py [--train-images 32] [--epochs 2] [--resolutions 512,1024]
+                                   [--change-processes 1,16] [--change-only]
 """
 
 import argparse
@@ -61,6 +62,27 @@ def _scorer_rates(name: str, images: np.ndarray, args: argparse.Namespace) -> li
     return rows
 
 
+def _full_resolution_rates(side: int, layers: int = 8) -> list[tuple[str, str]]:
+    """The local scorer at `side` px (tiled, ml.tiling), one layer at a time as a worker that keeps
+    up scores them, and in batches of 8 as one that catches up."""
+    from ml.preprocess import preprocess
+
+    images = np.stack([preprocess(layer.image, side) for layer in generate_layers(seed=0, n=layers, size=side)])
+    scorer = get_scorer_class("local")({"resolution": side, "min_samples": 16})
+    scorer.fit(images, epochs=1, batch_size=16, verbose=False)
+    scorer.score(images[:1])  # warm-up: the per-pixel maps are brought to this size once
+    started = time.perf_counter()
+    for image in images:
+        scorer.score(image[np.newaxis])
+    one = _rate(layers, time.perf_counter() - started)
+    started = time.perf_counter()
+    scorer.score(images)
+    return [
+        (f"local scoring at {side}x{side} layers/s (one at a time)", one),
+        (f"local scoring at {side}x{side} layers/s (batch {layers})", _rate(layers, time.perf_counter() - started)),
+    ]
+
+
 def _change_rate(layers: int = 8) -> tuple[str, str]:
     """The alert rules' change channel with a full chain of previous layers, as the scoring worker runs it."""
     job = generate_job(seed=0, n_layers=DEPTH + layers, group_length=DEPTH + layers)
@@ -93,9 +115,12 @@ def main() -> None:
         "--change-processes", default="", help="e.g. 1,16: the change channel in that many processes at once"
     )
     parser.add_argument("--change-only", action="store_true", help="only the change channel's rows")
+    parser.add_argument("--resolutions", default="512,1024", help="full-resolution scoring at these sides")
     args = parser.parse_args()
 
     rows = [] if args.change_only else _ml_rates(args)
+    if not args.change_only:
+        rows += [row for side in args.resolutions.split(",") if side for row in _full_resolution_rates(int(side))]
     rows.append(_change_rate())
     rows += [_change_rates_together(int(n)) for n in args.change_processes.split(",") if n]
 

@@ -85,6 +85,24 @@ def local_artifact(tmp_path_factory) -> Path:
     return path
 
 
+FULL_RES_SIDE = 512
+
+
+@pytest.fixture(scope="session")
+def full_res_artifact(tmp_path_factory) -> Path:
+    """A local-scorer model told to score at the camera's resolution, trained briefly on 512 px
+    synthetic layers, shared by the whole run."""
+    from ml.preprocess import preprocess
+    from ml.scorers.local import LocalScorer
+
+    layers = np.stack([preprocess(lr.image, FULL_RES_SIDE) for lr in generate_layers(seed=1, n=6, size=FULL_RES_SIDE)])
+    scorer = LocalScorer({"min_samples": 16, "resolution": 0})
+    scorer.fit(layers, epochs=1, batch_size=8, verbose=False)
+    path = tmp_path_factory.mktemp("models") / "full_resolution.keras"
+    scorer.save(path)
+    return path
+
+
 @pytest.fixture
 def install_model(seed_artifact, local_artifact, settings):
     """Gives a machine an active model version (seed, or "local") with the given threshold."""

@@ -1,6 +1,6 @@
 """Detection on layers the scorer was not designed on, judged by the platform itself.
 
-    .venv/bin/python bench/generalisation/run.py [--epochs 8] [--jobs 30] [--scorer local]
+    .venv/bin/python bench/generalisation/run.py [--epochs 8] [--jobs 30] [--scorer local] [--resolution 0]
 
 A machine is created in a throwaway embedded platform (SQLite, files in a temporary folder) and
 trained by the platform's own service on the first good PBLM frames in build order, as a new
@@ -88,6 +88,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=30, help="jobs of painted defects (real ones come on top)")
     parser.add_argument("--train-frames", type=int, default=8, help="first good frames in build order to train on")
     parser.add_argument("--scorer", default="local")
+    parser.add_argument("--resolution", type=int, default=None,
+                        help="the local scorer's resolution: 256, a multiple of it, 0 for the camera's (1024)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--drift", type=float, default=1.0, help="how strongly the camera drifts (0: not at all)")
     args = parser.parse_args()
@@ -109,7 +111,8 @@ def run(args) -> None:
     for i, frame in enumerate(first):
         layer_ingest(machine=machine, job_id="first-day", index=i, data=_png(frame), enqueue=False)
     started = time.perf_counter()
-    version = model_version_train(version=model_version_create(machine=machine, scorer=args.scorer),
+    config = {} if args.resolution is None else {"resolution": args.resolution}
+    version = model_version_train(version=model_version_create(machine=machine, scorer=args.scorer, config=config),
                                   epochs=args.epochs, seed=args.seed, verbose=False)
     model_version_activate(version=version)
     print(f"trained {args.scorer} on {len(first)} frames in {time.perf_counter() - started:.0f} s; "

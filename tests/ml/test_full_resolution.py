@@ -10,9 +10,7 @@ from ml.preprocess import heatmap_model_frame, model_frame, preprocess
 from ml.scorers.local import LocalScorer
 from ml.scorers.local.frames import resolution_for
 from ml.synthetic import generate_layers
-
-SIDE = 512
-TINY = {"min_samples": 16, "resolution": 0}
+from tests.conftest import FULL_RES_SIDE as SIDE
 
 
 @pytest.fixture(scope="module")
@@ -21,10 +19,9 @@ def full_res_layers() -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def full_res_scorer(full_res_layers) -> LocalScorer:
-    scorer = LocalScorer(TINY)
-    scorer.fit(full_res_layers, epochs=1, batch_size=8, verbose=False)
-    return scorer
+def full_res_scorer(full_res_artifact) -> LocalScorer:
+    """Told resolution 0 at training: it took the layers' own 512 px."""
+    return load_scorer(full_res_artifact)
 
 
 def test_it_takes_the_cameras_resolution_when_told_zero(full_res_scorer):

@@ -13,22 +13,10 @@ from apps.layers.services import layer_ingest
 from apps.scoring.models import ModelVersion
 from apps.scoring.services import layers_score
 from ml.artifacts import file_sha256
-from ml.preprocess import preprocess
-from ml.scorers.local import LocalScorer
 from ml.synthetic import generate_layers
+from tests.conftest import FULL_RES_SIDE as SIDE
 
 pytestmark = pytest.mark.django_db
-SIDE = 512
-
-
-@pytest.fixture(scope="module")
-def full_res_artifact(tmp_path_factory):
-    layers = np.stack([preprocess(lr.image, SIDE) for lr in generate_layers(seed=1, n=6, size=SIDE)])
-    scorer = LocalScorer({"min_samples": 16, "resolution": 0})
-    scorer.fit(layers, epochs=1, batch_size=8, verbose=False)
-    path = tmp_path_factory.mktemp("models") / "full.keras"
-    scorer.save(path)
-    return path
 
 
 def install(machine, artifact, threshold):
