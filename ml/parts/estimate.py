@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
+from ml.parts.split import split_by_footprints, split_by_shape
+
 SMOOTHING = 1.5  # px: takes the powder's grain out where an edge is placed
 COARSE_SMOOTHING = 3.0  # px: enough to find faint parts on coarse powder
 BED_RIM = 6  # px
 MIN_AREA = 40  # px of the 256 frame: smaller bright specks are spatter, not cross-sections
 POLY_DEGREE = 4  # the lighting: a gradient times a vignette
+SPLIT_BY_SHAPE = True
 SAME_PART_IOU = 0.4  # overlap with a known part's latest footprint that makes a region that part
 
 
@@ -113,6 +116,11 @@ class Track:
     layers: set[int] = field(default_factory=set)
 
 
+def _padded_box(mask: np.ndarray, pad: int = 2) -> tuple[slice, slice]:
+    rows, cols = ndimage.find_objects(mask.astype(np.uint8))[0]
+    return (slice(max(rows.start - pad, 0), rows.stop + pad), slice(max(cols.start - pad, 0), cols.stop + pad))
+
+
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
     union = np.count_nonzero(a | b)
     return np.count_nonzero(a & b) / union if union else 0.0
@@ -127,10 +135,27 @@ class PartTracker:
     def next_id(self) -> int:
         return max((t.part_id for t in self.tracks), default=0) + 1
 
+    def separate(self, regions: list[np.ndarray]) -> list[np.ndarray]:
+        """Regions holding touching parts split: along the footprints of parts that were apart
+        on earlier layers where a region covers several, else at the necks of its shape."""
+        footprints = [t.footprint for t in self.tracks]
+        pieces = []
+        for region in regions:
+            rows, cols = _padded_box(region)
+            crop = region[rows, cols]
+            split = split_by_footprints(crop, [f[rows, cols] for f in footprints])
+            if split is None:
+                split = split_by_shape(crop) if SPLIT_BY_SHAPE else [crop]
+            for piece in split:
+                full = np.zeros(region.shape, dtype=bool)
+                full[rows, cols] = piece
+                pieces.append(full)
+        return pieces
+
     def assign(self, regions: list[np.ndarray], *, layer: int, shape: tuple[int, int]) -> np.ndarray:
         """The layer's label frame (0 powder, k estimated part k); updates the tracks."""
         labels = np.zeros(shape, dtype=np.uint16)
-        for region in regions:
+        for region in self.separate(regions):
             best, best_iou = None, SAME_PART_IOU
             for track in self.tracks:
                 iou = _iou(region, track.footprint)
