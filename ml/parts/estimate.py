@@ -20,7 +20,6 @@ COARSE_SMOOTHING = 3.0  # px: enough to find faint parts on coarse powder
 BED_RIM = 6  # px
 MIN_AREA = 40  # px of the 256 frame: smaller bright specks are spatter, not cross-sections
 POLY_DEGREE = 4  # the lighting: a gradient times a vignette
-SPLIT_BY_SHAPE = True
 SAME_PART_IOU = 0.4  # overlap with a known part's latest footprint that makes a region that part
 
 
@@ -141,11 +140,13 @@ class PartTracker:
         footprints = [t.footprint for t in self.tracks]
         pieces = []
         for region in regions:
+            if not region.any():
+                continue
             rows, cols = _padded_box(region)
             crop = region[rows, cols]
             split = split_by_footprints(crop, [f[rows, cols] for f in footprints])
             if split is None:
-                split = split_by_shape(crop) if SPLIT_BY_SHAPE else [crop]
+                split = split_by_shape(crop)
             for piece in split:
                 full = np.zeros(region.shape, dtype=bool)
                 full[rows, cols] = piece
@@ -164,6 +165,8 @@ class PartTracker:
             if best is None:
                 best = Track(part_id=self.next_id(), footprint=region)
                 self.tracks.append(best)
+            elif layer in best.layers:  # a piece of a part already seen on this layer: still that part
+                best.footprint = best.footprint | region
             else:
                 best.footprint = region
             best.layers.add(layer)
