@@ -100,7 +100,7 @@ def main() -> None:
                 frames = [relabel_to_truth(g, t) for g, t in zip(guessed, truths, strict=True)]
                 _merge(estimated, attribution_accuracy(masks, truths, frames, damage_distance=DAMAGE_DISTANCE,
                                                        regions=regions))
-        print(f"machine {machine}: sent {sent.accuracy:.1%} of {sent.total}, "
+        print(f"machines so far: sent {sent.accuracy:.1%} of {sent.total}, "
               f"estimated {estimated.accuracy:.1%}", flush=True)
 
     print()
