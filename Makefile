@@ -34,7 +34,7 @@ test: $(INSTALLED) browsers
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 
-BENCHES := bench/ml_speed.py bench/generalisation/run.py bench/detection.py bench/labels.py bench/groups.py bench/alerts.py bench/layouts.py bench/sequence.py bench/ui_pages.py
+BENCHES := bench/ml_speed.py bench/generalisation/run.py bench/detection.py bench/labels.py bench/groups.py bench/alerts.py bench/layouts.py bench/sequence.py bench/ui_pages.py bench/parts.py bench/parts_detected.py
 
 bench: $(INSTALLED)
 	@source tests/services.sh && for b in $(BENCHES); do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -16,11 +16,13 @@ from apps.layers.serializers import (
     LabelInput,
     LabelOutput,
     LayerAcceptedOutput,
+    LayerDetailOutput,
     LayerOutput,
     LayerUploadInput,
 )
 from apps.layers.services import JobEnded, LayerConflict, StorageFull, label_submit, layer_ingest
 from apps.machines.permissions import IsMachine, IsMachineOrOperator, IsOperator, request_machine
+from apps.records.services import layer_regions_describe
 from ml.parts.labels import LabelImageError
 
 
@@ -124,12 +126,13 @@ class LayerListCreateApi(ListAPIView):
 class LayerDetailApi(APIView):
     permission_classes = [IsMachineOrOperator]
 
-    @extend_schema(responses=LayerOutput)
+    @extend_schema(responses=LayerDetailOutput)
     def get(self, request, layer_id: int):
         layer = layer_get(layer_id=layer_id, machine=request_machine(request))
         if layer is None:
             raise Http404  # also for another machine's layer: its existence is not disclosed
-        return Response(LayerOutput(layer, context={"request": request}).data)
+        layer.described_regions = layer_regions_describe(layer=layer)
+        return Response(LayerDetailOutput(layer, context={"request": request}).data)
 
 
 class LayerFileApi(APIView):

@@ -154,6 +154,31 @@ class LayerOutput(serializers.Serializer):
         return _absolute(self.context["request"], "api:layer-reconstruction", layer.pk)
 
 
+class RegionDetailOutput(RegionOutput):
+    """A region of one layer, with the parts it counts against and its likely defect kind."""
+
+    part_id = serializers.IntegerField(help_text="The part it counts against most; 0 for the powder.")
+    part_ids = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Every part it counts against, the most covered first."
+    )
+    part_damage = serializers.BooleanField(help_text="On the powder, but near enough to part_id to count against it.")
+    likely_kind = serializers.CharField(
+        allow_null=True,
+        help_text="The likeliest defect kind (streak, spatter, pit, short_feed, super_elevation), from the regions "
+        "this machine's operators labeled with a kind; null where it has too few of them.",
+    )
+    likely_kind_probability = serializers.FloatField(allow_null=True, help_text="Its probability, 0 to 1.")
+
+
+class LayerDetailOutput(LayerOutput):
+    regions = RegionDetailOutput(
+        source="described_regions",
+        many=True,
+        help_text="Up to 5 heatmap regions at or above threshold, highest peak first, each with its parts and likely "
+        "kind; empty where none is.",
+    )
+
+
 class LabelInput(serializers.Serializer):
     label = serializers.ChoiceField(choices=LabelValue.choices)
     kind = serializers.ChoiceField(

@@ -39,6 +39,9 @@ class RegionKind(models.Model):
     @property
     def likely(self) -> str:
         """'likely streak, 0.83', or '' where no kind was named."""
-        if not self.kind:
-            return ""
-        return f"likely {self.kind.replace('_', ' ')}, {self.probability:.2f}"
+        return likely_text(self.kind, self.probability)
+
+
+def likely_text(kind: str | None, probability: float | None) -> str:
+    """'likely streak, 0.83' for a named kind, '' for none."""
+    return f"likely {kind.replace('_', ' ')}, {probability:.2f}" if kind else ""

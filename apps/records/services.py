@@ -2,16 +2,19 @@
 regions of layers labeled with a kind, and the likely kind of each region. Regions are described
 when first read (an alert's message, the layer page, the build record), never during scoring."""
 
+import hashlib
 import logging
 from collections import Counter
+from datetime import datetime
 
 import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, OuterRef, Subquery
+from django.db.models import OuterRef, Subquery
 
 from apps.layers.models import DefectKind, Label, LabelValue, Layer
 from apps.machines.models import Machine
+from apps.parts.selectors import layer_part_regions
 from apps.records.heatmaps import score_frames
 from apps.records.models import KindModel, RegionKind
 from apps.scoring.models import LayerScore
@@ -20,14 +23,32 @@ from ml.kinds import KindClassifier, region_features
 logger = logging.getLogger(__name__)
 
 
+# Each process keeps the classifiers it parsed, by machine, with the fit they came from.
+_classifiers: dict[int, tuple[datetime, KindClassifier]] = {}
+
+
+def machine_kind_classifier(*, machine: Machine) -> tuple[KindModel, KindClassifier] | None:
+    """The machine's stored classifier (refitted first where its labels changed) and its parsed
+    form, parsed once per fit in each process; None where it has too few labeled regions."""
+    model = kind_model_refresh(machine=machine)
+    if model is None:
+        _classifiers.pop(machine.pk, None)
+        return None
+    cached = _classifiers.get(machine.pk)
+    if cached is None or cached[0] != model.fitted_at:
+        cached = (model.fitted_at, KindClassifier.from_dict(model.classifier))
+        _classifiers[machine.pk] = cached
+    return model, cached[1]
+
+
 def score_regions_describe(*, score: LayerScore) -> list[RegionKind]:
     """Features of each of the score's regions and, where the machine has a classifier, their
     likely kinds. Idempotent: rows already described by the current fit are left as they are."""
     rows = _region_rows(score)
-    model = kind_model_refresh(machine=score.layer.machine)
-    if model is None:
+    fitted = machine_kind_classifier(machine=score.layer.machine)
+    if fitted is None:
         return rows
-    classifier = KindClassifier.from_dict(model.classifier)
+    model, classifier = fitted
     for row in rows:
         if row.fitted_at != model.fitted_at:
             row.kind, row.probability = classifier.predict(np.array(row.features))
@@ -73,6 +94,13 @@ def _labeled_layers(machine: Machine):
     )
 
 
+def _training_key(labeled: list[Layer]) -> str:
+    """What a fit learns from: each labeled layer's kind and current score. A new kind label, a
+    layer relabeled good or without a kind, or a rescored layer changes it."""
+    seen = sorted((layer.pk, layer.current_score_id, layer.kind) for layer in labeled)
+    return hashlib.sha256(repr(seen).encode()).hexdigest()
+
+
 def kind_model_refresh(*, machine: Machine) -> KindModel | None:
     """The machine's classifier, fitted again when its labels changed since the last fit.
 
@@ -80,13 +108,13 @@ def kind_model_refresh(*, machine: Machine) -> KindModel | None:
     LAYERWATCH_KIND_MIN_REGIONS regions are left out; with fewer than LAYERWATCH_KIND_MIN_KINDS
     kinds left there is no classifier (None).
     """
-    stats = Label.objects.filter(layer__machine=machine).exclude(kind="").aggregate(n=Count("id"), newest=Max("id"))
-    key = f"{stats['n']}:{stats['newest'] or 0}"
+    labeled = list(_labeled_layers(machine))
+    key = _training_key(labeled)
     model = KindModel.objects.filter(machine=machine).first()
     if model is not None and model.labels_key == key:
         return model
     features, kinds = [], []
-    for layer in _labeled_layers(machine):
+    for layer in labeled:
         if not layer.current_score.regions:
             continue
         features.append(_region_rows(layer.current_score)[0].features)
@@ -116,7 +144,7 @@ def job_layers_likely_kind(*, job_id: int, indexes) -> str:
     )
     try:
         # Without a classifier there is no kind to name: the regions' files are not even read.
-        if not layers or kind_model_refresh(machine=layers[0].machine) is None:
+        if not layers or machine_kind_classifier(machine=layers[0].machine) is None:
             return ""
         described = layers_regions_describe(layers=layers)
     except Exception:
@@ -143,3 +171,19 @@ def score_regions_describe_or_none(*, score: LayerScore | None) -> list[RegionKi
     except (OSError, ValueError):
         logger.exception("Could not describe the regions of score %s", score.pk)
         return []
+
+
+def layer_regions_describe(*, layer: Layer) -> list[dict]:
+    """The layer's current regions as the layer API gives them: each with the parts it counts
+    against (apps.parts.selectors.layer_part_regions) and its `likely_kind` with
+    `likely_kind_probability`, None where the machine has no classifier or the heatmap is unreadable."""
+    regions = layer_part_regions(layer=layer)
+    named = {}
+    # Without a classifier there is no kind to name: the heatmap is not even read.
+    if regions and machine_kind_classifier(machine=layer.machine) is not None:
+        named = {row.region: row for row in score_regions_describe_or_none(score=layer.current_score) if row.kind}
+    for index, region in enumerate(regions):
+        row = named.get(index)
+        region["likely_kind"] = row.kind if row else None
+        region["likely_kind_probability"] = row.probability if row else None
+    return regions

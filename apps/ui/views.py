@@ -13,7 +13,8 @@ from apps.layers.selectors import job_list, layer_get, layer_list
 from apps.machines.models import Machine
 from apps.monitoring.selectors import watch_status
 from apps.parts.selectors import job_part_summaries
-from apps.records.services import score_regions_describe_or_none
+from apps.records.models import likely_text
+from apps.records.services import layer_regions_describe
 from apps.scoring.models import ModelVersion
 from apps.scoring.selectors import model_version_active
 from apps.ui.analysis import data_uri, features_grid_png, images_analyze
@@ -101,7 +102,10 @@ def layer_detail(request, layer_id: int):
         "strip": strip,
         "active": model_version_active(machine=layer.machine),
         "defect_kinds": DefectKind.choices,
-        "region_kinds": [row for row in score_regions_describe_or_none(score=score) if row.kind],
+        "region_rows": [
+            {**r, "likely": likely_text(r["likely_kind"], r["likely_kind_probability"])}
+            for r in (layer_regions_describe(layer=layer) if score is not None else [])
+        ],
     }
     return render(request, "ui/layer_detail.html", context)
 

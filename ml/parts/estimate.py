@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
+from ml.parts.split import split_by_footprints, split_by_shape
+
 SMOOTHING = 1.5  # px: takes the powder's grain out where an edge is placed
 COARSE_SMOOTHING = 3.0  # px: enough to find faint parts on coarse powder
 BED_RIM = 6  # px
@@ -113,6 +115,11 @@ class Track:
     layers: set[int] = field(default_factory=set)
 
 
+def _padded_box(mask: np.ndarray, pad: int = 2) -> tuple[slice, slice]:
+    rows, cols = ndimage.find_objects(mask.astype(np.uint8))[0]
+    return (slice(max(rows.start - pad, 0), rows.stop + pad), slice(max(cols.start - pad, 0), cols.stop + pad))
+
+
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
     union = np.count_nonzero(a | b)
     return np.count_nonzero(a & b) / union if union else 0.0
@@ -127,10 +134,29 @@ class PartTracker:
     def next_id(self) -> int:
         return max((t.part_id for t in self.tracks), default=0) + 1
 
+    def separate(self, regions: list[np.ndarray]) -> list[np.ndarray]:
+        """Regions holding touching parts split: along the footprints of parts that were apart
+        on earlier layers where a region covers several, else at the necks of its shape."""
+        footprints = [t.footprint for t in self.tracks]
+        pieces = []
+        for region in regions:
+            if not region.any():
+                continue
+            rows, cols = _padded_box(region)
+            crop = region[rows, cols]
+            split = split_by_footprints(crop, [f[rows, cols] for f in footprints])
+            if split is None:
+                split = split_by_shape(crop)
+            for piece in split:
+                full = np.zeros(region.shape, dtype=bool)
+                full[rows, cols] = piece
+                pieces.append(full)
+        return pieces
+
     def assign(self, regions: list[np.ndarray], *, layer: int, shape: tuple[int, int]) -> np.ndarray:
         """The layer's label frame (0 powder, k estimated part k); updates the tracks."""
         labels = np.zeros(shape, dtype=np.uint16)
-        for region in regions:
+        for region in self.separate(regions):
             best, best_iou = None, SAME_PART_IOU
             for track in self.tracks:
                 iou = _iou(region, track.footprint)
@@ -139,6 +165,8 @@ class PartTracker:
             if best is None:
                 best = Track(part_id=self.next_id(), footprint=region)
                 self.tracks.append(best)
+            elif layer in best.layers:  # a piece of a part already seen on this layer: still that part
+                best.footprint = best.footprint | region
             else:
                 best.footprint = region
             best.layers.add(layer)

@@ -82,17 +82,19 @@ class AttributionResult:
 
 def attribution_accuracy(
     masks: list[np.ndarray], truths: list[np.ndarray], frames: list[np.ndarray], *, damage_distance: float,
-    regions_of=oracle_regions,
+    regions_of=oracle_regions, regions: list[list[dict]] | None = None,
 ) -> AttributionResult:
     """Share of detected regions (those over true defect pixels) attributed to the right parts:
-    `frames` are the part labels attribution uses (sent or estimated), `truths` the true ones."""
+    `frames` are the part labels attribution uses (sent or estimated), `truths` the true ones.
+    `regions`, one list per layer, are a detector's; without them, `regions_of(mask)` per layer."""
     result = AttributionResult()
-    for mask, truth, frame in zip(masks, truths, frames, strict=True):
+    detected = regions if regions is not None else [None] * len(masks)
+    for mask, truth, frame, found in zip(masks, truths, frames, detected, strict=True):
         if not mask.any():
             continue
         t_distance, t_owner = nearest_parts(truth)
         nearest = nearest_parts(frame)
-        for region in regions_of(mask):
+        for region in found if found is not None else regions_of(mask):
             box = region["box"]
             rows = slice(int(box["y"]), int(box["y"] + box["height"]))
             cols = slice(int(box["x"]), int(box["x"] + box["width"]))

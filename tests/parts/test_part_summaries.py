@@ -100,3 +100,22 @@ def test_it_gives_each_layers_part_boxes_and_model_frame_labels(add_layer):
     frame = layer_part_frame(layer=first)
     assert frame.shape == (256, 256) and frame[80, 60] == 1
     assert layer_part_frame(layer=bare) is None
+
+
+def test_it_gives_each_region_its_parts_in_the_layer_api(add_layer, operator_client, settings):
+    settings.LAYERWATCH_PART_DAMAGE_DISTANCE_PX = 8
+    layer = add_layer(0, labels=two_parts(), regions=[ON_PART_2, NEXT_TO_PART_1, FAR_POWDER])
+    regions = operator_client.get(f"/api/v1/layers/{layer.pk}/").json()["regions"]
+    got = [(r["part_id"], r["part_ids"], r["part_damage"], r["likely_kind"]) for r in regions]
+    assert got == [(2, [2], False, None), (1, [1], True, None), (0, [], False, None)]
+    assert regions[0]["box"] == ON_PART_2["box"]
+
+
+def test_it_shows_each_regions_part_on_the_layer_page(add_layer, operator_client, settings):
+    settings.LAYERWATCH_PART_DAMAGE_DISTANCE_PX = 8
+    layer = add_layer(0, labels=two_parts(), regions=[ON_PART_2, NEXT_TO_PART_1, FAR_POWDER])
+    page = operator_client.get(f"/layers/{layer.pk}/").content.decode()
+    assert 'data-testid="region-part">on part 2</span>' in page
+    assert 'data-testid="region-part">powder next to part 1</span>' in page
+    assert 'data-testid="region-part">on the powder</span>' in page
+    assert 'data-testid="region-kind"' not in page  # the machine has no kind classifier

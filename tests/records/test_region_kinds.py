@@ -4,9 +4,10 @@ import pytest
 
 from apps.alerts.models import Alert
 from apps.alerts.services import alert_rules_evaluate
+from apps.layers.models import Layer
 from apps.layers.services import label_submit
 from apps.records.models import KindModel, RegionKind
-from apps.records.services import kind_model_refresh, score_regions_describe
+from apps.records.services import kind_model_refresh, machine_kind_classifier, score_regions_describe
 from tests.records.helpers import synthetic_layer_add
 
 pytestmark = pytest.mark.django_db
@@ -96,3 +97,49 @@ def test_it_reads_no_region_for_an_alert_where_the_machine_has_no_classifier(mac
     layer = synthetic_layer_add(machine, version, kind="streak", index=0, job="plain", sample=905)
     assert job_layers_likely_kind(job_id=layer.job_id, indexes=[0]) == ""
     assert not RegionKind.objects.exists()
+
+
+def test_it_fits_again_when_a_labeled_layer_is_relabeled_good(machine, version, trained, operator):
+    assert kind_model_refresh(machine=machine).counts == {"streak": 6, "short_feed": 6}
+    relabeled = Layer.objects.get(job__job_id="labeled", index=0)
+    label_submit(layer=relabeled, value="good", user=operator)
+    assert kind_model_refresh(machine=machine).counts == {"streak": 5, "short_feed": 6}
+
+
+def test_it_parses_a_machines_classifier_once_per_fit(machine, version, trained, operator):
+    _, first = machine_kind_classifier(machine=machine)
+    assert machine_kind_classifier(machine=machine)[1] is first
+    extra = synthetic_layer_add(machine, version, kind="streak", index=98, job="labeled")
+    label_submit(layer=extra, value="defective", kind="streak", user=operator)
+    assert machine_kind_classifier(machine=machine)[1] is not first
+
+
+def _layer_api(client, layer) -> dict:
+    client.login(username="olivia", password="shift-password")
+    response = client.get(f"/api/v1/layers/{layer.pk}/")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_it_gives_each_region_its_likely_kind_in_the_layer_api(client, operator, machine, version, trained):
+    layer = synthetic_layer_add(machine, version, kind="short_feed", index=0, job="new", sample=906)
+    regions = _layer_api(client, layer)["regions"]
+    row = RegionKind.objects.get(score=layer.current_score, region=0)
+    assert regions[0]["likely_kind"] == "short_feed" == row.kind
+    assert regions[0]["likely_kind_probability"] == pytest.approx(row.probability)
+    assert regions[0]["part_id"] == 0 and regions[0]["part_ids"] == []  # no part labels: the powder
+
+
+def test_it_gives_no_likely_kind_in_the_layer_api_without_a_classifier(client, operator, machine, version):
+    layer = synthetic_layer_add(machine, version, kind="streak", index=0, job="plain", sample=907)
+    regions = _layer_api(client, layer)["regions"]
+    assert regions and all(r["likely_kind"] is None and r["likely_kind_probability"] is None for r in regions)
+    assert not RegionKind.objects.exists()  # nothing to name: the heatmap was not read
+
+
+def test_it_keeps_the_layer_api_when_the_heatmap_file_is_gone(client, operator, machine, version, trained):
+    layer = synthetic_layer_add(machine, version, kind="streak", index=0, job="new", sample=908)
+    layer.current_score.heatmap.delete(save=False)
+    regions = _layer_api(client, layer)["regions"]
+    assert len(regions) == len(layer.current_score.regions)
+    assert all(r["likely_kind"] is None for r in regions)
