@@ -84,9 +84,6 @@ class LocalScorer(AutoencoderScorer):
         # Share of the good layers kept out of training to learn the residual statistics from.
         # Off: holding out 25% did not help at a few epochs, and day one has only ~12 frames.
         "map_holdout": 0.0,
-        # Added to `scales` above the model frame: finer than its pixel, for defects a few camera
-        # pixels wide that the 256 px frame averages away.
-        "fine_scales": [[0.5, 0.5, 0], [0.5, 4, 0], [0.5, 4, 90]],
     }
 
     def __init__(self, config: dict | None = None) -> None:
@@ -200,8 +197,7 @@ class LocalScorer(AutoencoderScorer):
         return max(1, int(16 / self._k**2))
 
     def _scales(self) -> list[list[float]]:
-        scales = list(self.config["scales"]) + (list(self.config["fine_scales"]) if self._k > 1 else [])
-        return [[float(a) * self._k, float(b) * self._k, float(angle)] for a, b, angle in scales]
+        return [[float(a) * self._k, float(b) * self._k, float(angle)] for a, b, angle in self.config["scales"]]
 
     def _network(self, normalised: np.ndarray, batch_size: int) -> np.ndarray:
         if self._k > 1:
