@@ -100,7 +100,7 @@ def main() -> None:
     parser.add_argument("--train-frames", type=int, default=8)
     parser.add_argument("--drift", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--resolutions", default="256,0", help="0: the camera's own")
+    parser.add_argument("--resolutions", default="256,512,1024")
     parser.add_argument("--set", action="append", default=[], help="scorer config key=json, for both")
     args = parser.parse_args()
     extra = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}

@@ -53,12 +53,8 @@ class NotEnoughLayers(ValueError):
 
 @transaction.atomic
 def model_version_create(*, machine: Machine, scorer: str = DEFAULT_SCORER, config: dict | None = None) -> ModelVersion:
-    """A new version to train; a scorer that can score above the model frame takes the plant's
-    LAYERWATCH_SCORING_RESOLUTION unless `config` says otherwise."""
-    config = dict(config or {})
-    if "resolution" in get_scorer_class(scorer).default_config:  # fails early with the known scorers
-        config.setdefault("resolution", settings.LAYERWATCH_SCORING_RESOLUTION)
-    get_scorer_class(scorer)(config)  # a bad setting fails here, not after training
+    """A new version to train. An unknown scorer or a bad `config` fails here, not after training."""
+    get_scorer_class(scorer)(config)
     locked = Machine.objects.select_for_update().get(pk=machine.pk)
     latest = ModelVersion.objects.filter(machine=locked).aggregate(v=Max("version"))["v"] or 0
     return ModelVersion.objects.create(machine=locked, version=latest + 1, scorer=scorer, config=config or {})
@@ -120,7 +116,8 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
     defective = list(defective_layers(machine=machine)[:1000])
 
     scorer = get_scorer_class(version.scorer)(version.config or None)
-    scorer.resolve_input(max(layers[train_ids[0]].width, layers[train_ids[0]].height))
+    first = layers[train_ids[0]]
+    scorer.resolve_input(max(first.width, first.height), limit=settings.LAYERWATCH_SCORING_RESOLUTION)
     size = scorer.input_size
     train_images = layers_preprocessed([layers[i] for i in train_ids], size)
     train_embeddings = embed_layers(model_frame(train_images))

@@ -170,9 +170,9 @@ LAYERWATCH_MAX_TRAINING_LAYERS = int(os.environ.get("LAYERWATCH_MAX_TRAINING_LAY
 # The change channel's calibration scores this many good layers in order, at about 0.2 s each on a CPU core.
 LAYERWATCH_MAX_CHANGE_CALIBRATION_LAYERS = int(os.environ.get("LAYERWATCH_MAX_CHANGE_CALIBRATION_LAYERS", 1500))
 LAYERWATCH_TARGET_FPR = float(os.environ.get("LAYERWATCH_TARGET_FPR", 0.01))
-# Side in px new models score layers at: 256 (the model frame), a multiple of it, or 0 for each
-# machine's camera resolution (up to 2048), which keeps defects a few pixels wide.
-LAYERWATCH_SCORING_RESOLUTION = int(os.environ.get("LAYERWATCH_SCORING_RESOLUTION", 256))
+# The largest side in px new models score layers at: a camera larger than this is brought down to
+# it, a smaller one is scored at its own resolution (rounded to a multiple of 256).
+LAYERWATCH_SCORING_RESOLUTION = int(os.environ.get("LAYERWATCH_SCORING_RESOLUTION", 512))
 
 # Alert notifications: a slow receiver costs at most the timeout per attempt, on the default queue.
 LAYERWATCH_ALERT_HTTP_TIMEOUT = float(os.environ.get("LAYERWATCH_ALERT_HTTP_TIMEOUT", 5.0))

@@ -60,9 +60,9 @@ class Scorer(abc.ABC):
         """The side of the square frame the scorer takes layers in (ml.preprocess.preprocess's size)."""
         return IMAGE_SIZE
 
-    def resolve_input(self, native_side: int) -> None:  # noqa: B027 (an optional hook)
-        """Settle the input size from the larger side of the machine's photos, before `fit`; a
-        scorer with a fixed frame has nothing to settle."""
+    def resolve_input(self, native_side: int, limit: int) -> None:  # noqa: B027 (an optional hook)
+        """Settle the input size from the larger side of the machine's photos, at most `limit` px,
+        before `fit`; a scorer with a fixed frame has nothing to settle."""
 
     @abc.abstractmethod
     def fit(

@@ -33,14 +33,23 @@ from ml.residuals import (
 )
 from ml.scorers.autoencoder import AutoencoderScorer, _predict
 from ml.scorers.base import ScoreResult, register
-from ml.scorers.local.frames import block_mean, check_resolution, random_crops, resolution_for, upsampled
+from ml.scorers.local.frames import (
+    MAX_RESOLUTION,
+    block_mean,
+    check_resolution,
+    random_crops,
+    resolution_for,
+    upsampled,
+)
 from ml.scorers.local.model import build_local_autoencoder
 from ml.tiling import predict_tiled
 from ml.training import ProgressCallback
 
 _STATE_KEYS = ("residual_mean", "residual_std")
 _MAP_SAMPLES = 48  # augmented good layers used to learn the per-pixel residual statistics
-_LEGACY_OFF = {"highpass": 0.0, "local_energy": 0.0, "map_smoothing": 6.0, "median_ring": 0.0}
+_LEGACY_OFF = {
+    "highpass": 0.0, "local_energy": 0.0, "map_smoothing": 6.0, "median_ring": 0.0, "resolution": IMAGE_SIZE,
+}
 
 
 @register
@@ -49,10 +58,10 @@ class LocalScorer(AutoencoderScorer):
     # Heatmap unit: standard deviations above what good layers show at that pixel.
     heatmap_vmax = 12.0
     default_config = {
-        # Side (px) of the square frame the layer is scored in: 256 is the model frame; the
-        # camera's own resolution keeps defects a few pixels wide. 0: the camera's, fixed at
-        # training (resolve_input). Sizes below are in px of the 256 frame and scale with it.
-        "resolution": IMAGE_SIZE,
+        # Side (px) of the square frame the layer is scored in: 256 is the model frame; more keeps
+        # defects a few camera pixels wide. 0: the camera's own up to a limit, fixed at training
+        # (resolve_input). Sizes below are in px of the 256 frame and scale with it.
+        "resolution": 0,
         # Above 256, the network is trained on 256 px crops and applied in tiles of this core
         # (px of the scored frame) with a margin of context around each.
         "tile": 512,
@@ -103,10 +112,10 @@ class LocalScorer(AutoencoderScorer):
         """Pixels of the scored frame per pixel of the model frame."""
         return self.input_size / IMAGE_SIZE
 
-    def resolve_input(self, native_side: int) -> None:
-        """Fix resolution 0 (the camera's own) from the larger side of the machine's photos."""
+    def resolve_input(self, native_side: int, limit: int = MAX_RESOLUTION) -> None:
+        """Fix resolution 0 from the larger side of the machine's photos: the camera's own, at most `limit`."""
         if not self.config["resolution"]:
-            self.config["resolution"] = resolution_for(native_side)
+            self.config["resolution"] = resolution_for(min(native_side, limit))
 
     def build_model(self) -> keras.Model:
         # Above the model frame the network takes crops and tiles of any size.
@@ -118,8 +127,8 @@ class LocalScorer(AutoencoderScorer):
     def training_pairs(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rng = np.random.default_rng(self._seed)
         if self._k > 1:
-            # Crops covering the bed about once per layer, at least min_samples of them.
-            count = max(int(self.config["min_samples"]), int(len(images) * self._k**2))
+            # As many crops as layers (at least min_samples): an epoch costs what it does at 256.
+            count = max(int(self.config["min_samples"]), len(images))
             batch = random_crops(images, count, IMAGE_SIZE, rng)
         else:
             copies = max(1, math.ceil(int(self.config["min_samples"]) / len(images)))

@@ -24,8 +24,8 @@ class Command(BaseCommand):
         parser.add_argument("--target-fpr", type=float, default=None,
                             help="False-positive rate to calibrate for when no defects are labeled.")
         parser.add_argument("--resolution", type=int, default=None,
-                            help="Side in px the layers are scored at: 256, a multiple of it, or 0 for the camera's "
-                            "own (default: LAYERWATCH_SCORING_RESOLUTION).")
+                            help="Side in px the layers are scored at: 256 or a multiple of it (default: the "
+                            "camera's, up to LAYERWATCH_SCORING_RESOLUTION).")
         parser.add_argument("--no-activate", action="store_true")
 
     def handle(self, *args, machine, epochs, scorer, seed, target_fpr, resolution, no_activate, **options):
