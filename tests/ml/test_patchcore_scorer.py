@@ -6,7 +6,6 @@ from ml.residuals import top_mean
 from ml.scorers import SCORERS, get_scorer_class
 from ml.scorers.patchcore import PatchCoreScorer
 from ml.scorers.patchcore.memory import greedy_coreset, nearest_distances
-from tests.ml.helpers import synthetic_batch
 
 # Small frames and bank: the backbone and memory bank are the same, only coarser and faster.
 TINY = {"input_size": 128, "bank_images": 6, "coreset_fraction": 0.25}

@@ -55,8 +55,8 @@ class PatchCoreScorer(Scorer):
         # 1024. Layers given at another size are resized to it, and heatmaps back to theirs.
         "input_size": 256,
         "blocks": ["block4", "block10"],  # EfficientNet-Lite0 blocks at strides 8 and 16
-        "neighbourhood": 3,
-        "border": 16,  # px mirrored around the layer before the backbone (a multiple of 16)  # patches averaged over this window of feature pixels
+        "neighbourhood": 3,  # patches averaged over this window of feature pixels
+        "border": 16,  # px mirrored around the layer before the backbone (a multiple of 16)
         "photometric": True,  # standardise exposure before the backbone
         "bank_images": 32,  # good layers plus benign variants of them, whose patches are kept
         "coreset_fraction": 0.1,  # share of those patches the memory bank keeps
