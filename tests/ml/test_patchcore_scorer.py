@@ -65,6 +65,16 @@ def test_it_refuses_an_input_size_the_backbone_cannot_halve_four_times():
         PatchCoreScorer({"input_size": 200})
 
 
+def test_it_refuses_a_border_the_feature_maps_cannot_crop():
+    with pytest.raises(ValueError, match="border must be a multiple of 16"):
+        PatchCoreScorer({"border": 8})
+
+
+def test_it_refuses_to_fit_on_no_layers():
+    with pytest.raises(ValueError, match="at least one good layer"):
+        PatchCoreScorer(TINY).fit(np.empty((0, 256, 256), np.float32), epochs=1)
+
+
 def test_it_refuses_to_score_before_it_is_fitted(good_images):
     with pytest.raises(RuntimeError, match="fit it first"):
         PatchCoreScorer(TINY).score(good_images[:1])
