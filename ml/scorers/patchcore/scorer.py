@@ -98,7 +98,7 @@ class PatchCoreScorer(Scorer):
         images = np.pad(images, ((0, 0), (border, border), (border, border)), mode="reflect")
         crop = border // min(block_strides()[int(name.removeprefix("block"))] for name in self.config["blocks"])
         out = [
-            np.asarray(self.keras_model(images[start : start + batch_size, ..., None], training=False))
+            keras.ops.convert_to_numpy(self.keras_model(images[start : start + batch_size, ..., None], training=False))
             for start in range(0, len(images), batch_size)
         ]
         out = [part[:, crop : part.shape[1] - crop, crop : part.shape[2] - crop] for part in out]
