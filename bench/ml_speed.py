@@ -1,7 +1,7 @@
 """How fast the ml package runs on this machine: training, scoring, the change channel and synthetic layers.
 
-.venv/bin/python bench/ml_speed.py [--train-images 32] [--epochs 2] [--resolutions 512,1024]
-                                   [--change-processes 1,16] [--change-only]
+.venv/bin/python bench/ml_speed.py [--train-images 32] [--epochs 2] [--scorers seed,local] [--resolutions 512,1024]
+    [--change-processes 1,16] [--change-only]
 """
 
 import argparse
@@ -26,9 +26,10 @@ def _rate(count: int, seconds: float) -> str:
     return f"{count / seconds:8.1f}"
 
 
-def training_rate(name: str, images: np.ndarray, batch_size: int, epochs: int) -> float:
+def training_rate(name: str, images: np.ndarray, batch_size: int, epochs: int) -> float | None:
     """Images per second through the scorer's own fit, over the epochs after the first: the first
-    traces the graph (or, on JAX, compiles it), the later ones give the steady rate."""
+    traces the graph (or, on JAX, compiles it), the later ones give the steady rate. None for a
+    scorer that trains no epochs (patchcore)."""
     stamps: list[float] = []
     scorer_class = get_scorer_class(name)
     scorer_class().fit(
@@ -38,6 +39,8 @@ def training_rate(name: str, images: np.ndarray, batch_size: int, epochs: int) -
         verbose=False,
         progress=lambda *_: stamps.append(time.perf_counter()),
     )
+    if len(stamps) < 2:
+        return None
     # The local scorer trains on augmented copies (at least its min_samples) per epoch.
     per_epoch = max(len(images), int(scorer_class.default_config.get("min_samples", 0)))
     return per_epoch * epochs / (stamps[-1] - stamps[0])
@@ -46,10 +49,13 @@ def training_rate(name: str, images: np.ndarray, batch_size: int, epochs: int) -
 def _scorer_rates(name: str, images: np.ndarray, args: argparse.Namespace) -> list[tuple[str, str]]:
     train = images[: args.train_images]
     rate = training_rate(name, train, batch_size=16, epochs=args.epochs)
-    rows = [(f"{name} training images/s (batch 16)", f"{rate:8.1f}")]
+    rows = [] if rate is None else [(f"{name} training images/s (batch 16)", f"{rate:8.1f}")]
 
     scorer = get_scorer_class(name)()
+    started = time.perf_counter()
     scorer.fit(train[:16], epochs=1, batch_size=16, verbose=False)
+    if rate is None:
+        rows.append((f"{name} fit seconds (16 layers)", f"{time.perf_counter() - started:8.1f}"))
     score = images[: args.score_images]
     scorer.score(score[:16])  # warm-up
     started = time.perf_counter()
@@ -111,6 +117,7 @@ def main() -> None:
     parser.add_argument("--train-images", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--score-images", type=int, default=64)
+    parser.add_argument("--scorers", default=f"seed,{DEFAULT_SCORER}", help="comma-separated scorer names")
     parser.add_argument(
         "--change-processes", default="", help="e.g. 1,16: the change channel in that many processes at once"
     )
@@ -142,7 +149,7 @@ def _ml_rates(args: argparse.Namespace) -> list[tuple[str, str]]:
     rows.append(("synthetic layers/s (1024x1024)", _rate(8, time.perf_counter() - started)))
 
     images = np.stack([layer.image for layer in layers]).astype(np.float32) / 255
-    for name in ("seed", DEFAULT_SCORER):
+    for name in args.scorers.split(","):
         rows += _scorer_rates(name, images, args)
     return rows
 

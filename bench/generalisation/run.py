@@ -1,6 +1,7 @@
 """Detection on layers the scorer was not designed on, judged by the platform itself.
 
-    .venv/bin/python bench/generalisation/run.py [--epochs 8] [--jobs 30] [--scorer local] [--resolution 0]
+    .venv/bin/python bench/generalisation/run.py [--epochs 8] [--jobs 30] [--scorer local] [--resolution 512]
+                                                 [--set key=json ...]
 
 A machine is created in a throwaway embedded platform (SQLite, files in a temporary folder) and
 trained by the platform's own service on the first good PBLM frames in build order, as a new
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import os
 import sys
 import tempfile
@@ -89,7 +91,8 @@ def main() -> None:
     parser.add_argument("--train-frames", type=int, default=8, help="first good frames in build order to train on")
     parser.add_argument("--scorer", default="local")
     parser.add_argument("--resolution", type=int, default=None,
-                        help="the local scorer's resolution: 256, a multiple of it, 0 for the camera's (1024)")
+                        help="the local scorer's resolution: 256 or a multiple of it (default: the platform's)")
+    parser.add_argument("--set", nargs="*", default=[], help="key=json for the scorer's config")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--drift", type=float, default=1.0, help="how strongly the camera drifts (0: not at all)")
     args = parser.parse_args()
@@ -111,11 +114,13 @@ def run(args) -> None:
     for i, frame in enumerate(first):
         layer_ingest(machine=machine, job_id="first-day", index=i, data=_png(frame), enqueue=False)
     started = time.perf_counter()
-    config = {} if args.resolution is None else {"resolution": args.resolution}
+    config = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.set)}
+    if args.resolution is not None:
+        config["resolution"] = args.resolution
     version = model_version_train(version=model_version_create(machine=machine, scorer=args.scorer, config=config),
                                   epochs=args.epochs, seed=args.seed, verbose=False)
     model_version_activate(version=version)
-    print(f"trained {args.scorer} on {len(first)} frames in {time.perf_counter() - started:.0f} s; "
+    print(f"trained {args.scorer} {config or ''} on {len(first)} frames in {time.perf_counter() - started:.0f} s; "
           f"threshold {version.threshold:.4g}; drift {version.metrics.get('drift')}")
     kinds: dict[int, str | None] = {}
     started = time.perf_counter()

@@ -21,3 +21,4 @@ __all__ = [
     "register",
 ]
 from ml.scorers import local as _local  # noqa: E402, F401  (registers "local")
+from ml.scorers import patchcore as _patchcore  # noqa: E402, F401  (registers "patchcore")

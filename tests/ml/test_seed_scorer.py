@@ -64,4 +64,4 @@ def test_it_keeps_the_seed_scorer_registered_beside_the_better_default():
 
 def test_it_lists_known_scorers_for_an_unknown_name():
     with pytest.raises(KeyError, match="known scorers: .*seed"):
-        get_scorer_class("patchcore")
+        get_scorer_class("no_such_scorer")
