@@ -61,6 +61,7 @@ def start_scoring_worker(tmp_path) -> subprocess.Popen:
 
 
 @pytest.mark.integration
+@pytest.mark.long(12)
 @pytest.mark.django_db(transaction=True)
 def test_it_answers_503_within_30_s_of_the_last_scoring_worker_stopping(
     client, celery_worker_process, tmp_path, settings

@@ -14,7 +14,7 @@ from ml.supervised import LabelHead
 from ml.synthetic import generate_layers
 from tests.services.test_training import add_layers, train
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.long(10)]
 
 
 @pytest.fixture

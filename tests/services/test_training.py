@@ -19,7 +19,7 @@ from ml.change.calibration import MIN_CHANGE_SCORES
 from ml.change.scoring import MIN_REFERENCES
 from ml.synthetic import generate_job, generate_layers
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.long(20)]
 
 
 def add_layers(machine, n, *, defect_kind=None, label=None, start=0):
@@ -40,6 +40,7 @@ def train(machine, epochs=1):
 
 
 def test_it_calibrates_by_false_positive_rate_when_no_defects_are_labeled(printer):
+    # One training serves three checks: the calibration, its benign variants and the change channel.
     add_layers(printer.machine, 10)
     version = train(printer.machine)
     assert version.status == ModelVersion.Status.READY
@@ -49,14 +50,15 @@ def test_it_calibrates_by_false_positive_rate_when_no_defects_are_labeled(printe
     assert version.sha256 == file_sha256(version.artifact.path)
     assert version.threshold > 0 and version.progress == 1.0
 
-
-def test_it_widens_the_threshold_with_benign_variants_of_few_held_out_layers(printer):
-    add_layers(printer.machine, 10)
-    version = train(printer.machine)
+    # It widens the threshold with benign variants of the few held-out layers: two real held-out
+    # layers, padded with variants for the threshold; metrics count the real ones.
     calibration = version.metrics["calibration"]
-    # Two real held-out layers, padded with variants for the threshold; metrics count the real ones.
     assert calibration["n_held_out"] == 2 and calibration["n_calibration"] == MIN_CALIBRATION_LAYERS
     assert version.metrics["tn"] + version.metrics["fp"] == 2
+
+    # Runs too short for a tail leave the change channel off.
+    assert version.change_threshold is None and version.change_baseline is None
+    assert calibration["change_n_scores"] is None
 
 
 def test_it_calibrates_by_f1_sweep_when_defective_layers_are_labeled(printer):
@@ -138,13 +140,6 @@ def test_it_calibrates_the_alert_change_channel_on_every_good_job_scored_in_orde
     assert calibration["change_threshold"] == version.change_threshold
     # It learns nothing from them: the training jobs serve as well as the held-out one.
     assert calibration["change_n_scores"] > 2 * n_layers
-
-
-def test_runs_too_short_for_a_tail_leave_the_change_channel_off(printer):
-    add_layers(printer.machine, 10)
-    version = train(printer.machine)
-    assert version.change_threshold is None and version.change_baseline is None
-    assert version.metrics["calibration"]["change_n_scores"] is None
 
 
 def test_capped_training_and_calibration_sets_keep_the_sequences_the_change_channel_is_calibrated_on(printer, settings):
