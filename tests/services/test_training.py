@@ -7,6 +7,7 @@ from apps.layers.models import Label, LabelValue, Layer
 from apps.layers.services import label_submit, layer_ingest
 from apps.scoring.models import ModelVersion
 from apps.scoring.training import (
+    MIN_DEFECTIVE_FOR_HEAD,
     NotEnoughLayers,
     model_version_activate,
     model_version_create,
@@ -62,21 +63,25 @@ def test_it_calibrates_by_false_positive_rate_when_no_defects_are_labeled(printe
 
 
 def test_it_calibrates_by_f1_sweep_when_defective_layers_are_labeled(printer):
-    add_layers(printer.machine, 10, label=LabelValue.GOOD)
+    # One training serves three checks: the calibration, the layers trained on and the label head's report.
+    good = add_layers(printer.machine, 10, label=LabelValue.GOOD)
     add_layers(printer.machine, 3, defect_kind="short_feed", label=LabelValue.DEFECTIVE, start=100)
+    add_layers(printer.machine, 4, start=50)  # unlabeled: left out
     version = train(printer.machine)
     assert version.calibration_method == "f1_sweep"
     assert version.training_set["source"] == "labeled_good"
     assert len(version.training_set["defective_layer_ids"]) == 3
     assert {"precision", "recall", "f1", "auroc"} <= set(version.metrics)
 
-
-def test_it_trains_only_on_good_labeled_layers_when_there_are_any(printer):
-    good = add_layers(printer.machine, 6, label=LabelValue.GOOD)
-    add_layers(printer.machine, 4, start=50)  # unlabeled: left out
-    version = train(printer.machine)
+    # It trains only on the layers labeled good when there are any.
     used = set(version.training_set["train_layer_ids"]) | set(version.training_set["holdout_layer_ids"])
     assert used == {layer.pk for layer in good}
+
+    # It records why there is no label head below the minimum of labeled defects.
+    assert version.head is None
+    report = version.metrics["label_head"]
+    assert report["used"] is False and report["min_defective"] == MIN_DEFECTIVE_FOR_HEAD
+    assert np.isfinite(version.threshold)
 
 
 def test_it_refuses_to_train_without_layers(printer):
@@ -85,11 +90,22 @@ def test_it_refuses_to_train_without_layers(printer):
     assert ModelVersion.objects.get().status == ModelVersion.Status.FAILED
 
 
-def test_it_numbers_versions_and_keeps_one_active(printer):
+def test_it_numbers_versions_and_keeps_one_active(printer, django_capture_on_commit_callbacks):
+    # Two trainings serve three checks: versioning, training progress and the layers queued on activation.
     add_layers(printer.machine, 5)
-    first, second = train(printer.machine), train(printer.machine)
+    Layer.objects.update(status=Layer.Status.UNSCORED, error="no model")
+    seen = []
+    first = model_version_train(
+        version=model_version_create(machine=printer.machine, scorer="seed"), epochs=2, verbose=False,
+        progress=lambda done, total, loss: seen.append((done, total, np.isfinite(loss))),
+    )
+    assert seen == [(1, 2, True), (2, 2, True)]  # it records training progress
+    second = train(printer.machine)
     assert (first.version, second.version) == (1, 2)
-    model_version_activate(version=first)
+    # It queues the layers left unscored when a model is activated.
+    with django_capture_on_commit_callbacks() as callbacks:
+        model_version_activate(version=first)
+    assert len(callbacks) == 5
     model_version_activate(version=second)
     first.refresh_from_db()
     assert first.status == ModelVersion.Status.RETIRED
@@ -97,23 +113,6 @@ def test_it_numbers_versions_and_keeps_one_active(printer):
     assert model_version_rollback(machine=printer.machine) == first
     second.refresh_from_db()
     assert second.status == ModelVersion.Status.RETIRED
-
-
-def test_it_queues_layers_left_unscored_when_a_model_is_activated(printer, django_capture_on_commit_callbacks):
-    add_layers(printer.machine, 5)
-    Layer.objects.update(status=Layer.Status.UNSCORED, error="no model")
-    version = train(printer.machine)
-    with django_capture_on_commit_callbacks() as callbacks:
-        model_version_activate(version=version)
-    assert len(callbacks) == 5
-
-
-def test_it_records_training_progress(printer):
-    add_layers(printer.machine, 5)
-    seen = []
-    model_version_train(version=model_version_create(machine=printer.machine, scorer="seed"), epochs=2, verbose=False,
-                        progress=lambda done, total, loss: seen.append((done, total, np.isfinite(loss))))
-    assert seen == [(1, 2, True), (2, 2, True)]
 
 
 def test_it_holds_out_a_whole_job_to_calibrate_on(printer):
