@@ -1,3 +1,4 @@
+import fcntl
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,35 @@ from ml.synthetic import generate_layers
 from tests.images import image_bytes
 from tests.ml.helpers import PBLM
 from tests.worker import celery_worker_process, worker_drained  # noqa: F401  (fixtures for every test folder)
+
+
+def _django_order(item: pytest.Item) -> int:
+    """pytest-django's order: tests that roll back (0), then those that flush the database (1), then the rest (2)."""
+    marker = item.get_closest_marker("django_db")
+    fixtures = item.fixturenames
+    if (marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences"))) or (
+        "transactional_db" in fixtures or "live_server" in fixtures
+    ):
+        return 1
+    return 0 if marker or "db" in fixtures else 2
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest tests first, so the two test processes (which take the next test as each
+    finishes one) end together rather than one running a long test alone at the end. A test
+    that flushes the database still comes after every test that rolls back in the same process
+    (a flush removes the rows migrations made); a long test without the database comes first of all."""
+
+    def key(item: pytest.Item) -> tuple[int, float]:
+        order = _django_order(item)
+        long = item.get_closest_marker("long")
+        seconds = long.args[0] if long else 0.0
+        if long and order == 2:
+            return (0, -seconds)
+        return (1 + 2 * order + (0 if long else 1), -seconds)
+
+    items.sort(key=key)
 
 
 @pytest.fixture
@@ -61,28 +91,35 @@ def png():
     return image_bytes()
 
 
-@pytest.fixture(scope="session")
-def seed_artifact(tmp_path_factory) -> Path:
-    """A seed autoencoder trained briefly on synthetic good layers, shared by the whole run."""
-    images = np.stack([lr.image.astype(np.float32) / 255 for lr in generate_layers(seed=1, n=8, size=256)])
-    scorer = SeedScorer()
-    scorer.fit(images, epochs=1, batch_size=8, verbose=False)
-    path = tmp_path_factory.mktemp("models") / "seed.keras"
-    scorer.save(path)
+def _trained_once(tmp_path_factory, worker_id: str, name: str, scorer) -> Path:
+    """`scorer` trained briefly on synthetic good layers and saved once for the whole run: the
+    first test process to need it trains it, the other (under pytest-xdist) waits and reads it."""
+    # Under xdist the base temp's parent is this run's own folder, shared by its test processes.
+    root = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    path = root / "models" / name
+    path.parent.mkdir(exist_ok=True)
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            images = np.stack([lr.image.astype(np.float32) / 255 for lr in generate_layers(seed=1, n=8, size=256)])
+            scorer.fit(images, epochs=1, batch_size=8, verbose=False)
+            scorer.save(path.with_suffix(".partial.keras"))
+            path.with_suffix(".partial.keras").rename(path)
     return path
 
 
 @pytest.fixture(scope="session")
-def local_artifact(tmp_path_factory) -> Path:
+def seed_artifact(tmp_path_factory, worker_id) -> Path:
+    """A seed autoencoder trained briefly on synthetic good layers, shared by the whole run."""
+    return _trained_once(tmp_path_factory, worker_id, "seed.keras", SeedScorer())
+
+
+@pytest.fixture(scope="session")
+def local_artifact(tmp_path_factory, worker_id) -> Path:
     """A local-scorer model trained briefly on synthetic good layers, shared by the whole run."""
     from ml.scorers.local import LocalScorer
 
-    images = np.stack([lr.image.astype(np.float32) / 255 for lr in generate_layers(seed=1, n=8, size=256)])
-    scorer = LocalScorer({"min_samples": 16})
-    scorer.fit(images, epochs=1, batch_size=8, verbose=False)
-    path = tmp_path_factory.mktemp("models") / "local.keras"
-    scorer.save(path)
-    return path
+    return _trained_once(tmp_path_factory, worker_id, "local.keras", LocalScorer({"min_samples": 16}))
 
 
 FULL_RES_SIDE = 512

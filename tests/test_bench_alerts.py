@@ -5,6 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.long(10)
+
 SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "alerts.py"
 
 

@@ -52,6 +52,7 @@ def version(printer, jobs):
     return stale_version(printer.machine, train_ids=jobs["A"], holdout_ids=jobs["B"])
 
 
+@pytest.mark.long(13)
 def test_a_dry_run_prints_what_a_run_of_the_version_asked_for_then_saves_without_its_deleted_layers(
     printer, jobs, version
 ):
@@ -107,6 +108,7 @@ def test_it_refuses_a_version_without_training_layers(printer):
         run("calibrate_change", printer.machine.slug, "--version", str(failed.version))
 
 
+@pytest.mark.long(18)
 def test_it_calibrates_the_active_version_on_the_layers_its_training_calibrated_it_on(printer):
     good_jobs(printer.machine, jobs="ABC", n_layers=13)  # training holds one job out whole
     version = model_version_create(machine=printer.machine, scorer="seed")

@@ -21,6 +21,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.mark.long(30)
 def test_a_worker_that_stops_stops_the_demo_with_an_error_naming_it(tmp_path):
     (tmp_path / "demo").mkdir()
     # A printer the server turns away: the printers go on running, so only the worker stops.
@@ -81,6 +82,7 @@ def _started(demo: subprocess.Popen) -> set[int]:
     raise AssertionError(f"run_demo did not start its processes: {children}")
 
 
+@pytest.mark.long(10)
 @pytest.mark.parametrize("stop", ["ctrl-c", "kill"])
 def test_ctrl_c_or_kill_stops_every_process_and_the_demo_exits_cleanly(tmp_path, stop):
     demo = _demo(tmp_path)

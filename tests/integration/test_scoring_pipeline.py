@@ -69,6 +69,7 @@ def test_it_scores_a_burst_of_layers_once_each_loading_the_model_once(
     assert len(loads) == 1
 
 
+@pytest.mark.long(45)
 def test_it_scores_the_real_pblm_images_with_a_model_trained_on_their_good_folder(
     live_server, celery_worker_process, printer, pblm_dir
 ):

@@ -29,6 +29,8 @@ from ml.preprocess import preprocess_batch
 from ml.synthetic import generate_job
 from tests.ml.helpers import ONSET, job_images, short_feed_job
 
+pytestmark = pytest.mark.long(8)
+
 
 @pytest.fixture(scope="module")
 def streak_job() -> np.ndarray:

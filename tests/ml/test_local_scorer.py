@@ -8,6 +8,8 @@ from ml.scorers.local import LocalScorer
 from ml.synthetic import generate_layers
 from tests.ml.helpers import synthetic_batch
 
+pytestmark = pytest.mark.long(8)
+
 TINY = {"min_samples": 16, "map_holdout": 0.0}
 
 

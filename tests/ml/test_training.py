@@ -1,6 +1,9 @@
 import numpy as np
+import pytest
 
 from ml.scorers.seed import SeedScorer
+
+pytestmark = pytest.mark.long(15)
 
 
 def test_it_lowers_the_loss_and_reports_every_epoch(good_images):

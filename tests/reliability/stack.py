@@ -156,16 +156,24 @@ class Stack:
                                        start_new_session=True)
         self.processes[name] = process
         if ready:
-            wait_for(lambda: ready in log.read_text() or process.poll() is not None, timeout=120,
-                     what=f"{name} start", log=log)
-            if process.poll() is not None:
-                raise AssertionError(f"{name} exited:\n{log.read_text()[-3000:]}")
+            self.wait_ready(name, ready)
         return process
 
-    def start_web(self) -> None:
+    def wait_ready(self, name: str, ready: str) -> None:
+        process, log = self.processes[name], self.log(name)
+        wait_for(lambda: ready in log.read_text() or process.poll() is not None, timeout=120,
+                 what=f"{name} start", log=log)
+        if process.poll() is not None:
+            raise AssertionError(f"{name} exited:\n{log.read_text()[-3000:]}")
+
+    def start_web(self, wait: bool = True) -> None:
         self.spawn("web", [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
-                           f"127.0.0.1:{self.web_port}", "--workers", "1", "--threads", "4", "--timeout", "60"],
-                   ready="Booting worker")
+                           f"127.0.0.1:{self.web_port}", "--workers", "1", "--threads", "4", "--timeout", "60"])
+        if wait:
+            self.wait_web()
+
+    def wait_web(self) -> None:
+        self.wait_ready("web", "Booting worker")
         wait_for(self._web_answers, timeout=120, what="web start", log=self.log("web"))
 
     def _web_answers(self) -> bool:
@@ -181,13 +189,25 @@ class Stack:
                                  "-P", "solo", "--prefetch-multiplier", "64", "-l", "info", "-n", f"{name}@%h"],
                           ready="ready." if ready else None)
 
-    def start_default_worker(self) -> subprocess.Popen:
+    def start_default_worker(self, ready: bool = True) -> subprocess.Popen:
         return self.spawn("default", [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default",
-                                      "-P", "threads", "-c", "4", "-l", "info", "-n", "default@%h"], ready="ready.")
+                                      "-P", "threads", "-c", "4", "-l", "info", "-n", "default@%h"],
+                          ready="ready." if ready else None)
 
-    def start_beat(self) -> None:
+    def start_beat(self, wait: bool = True) -> None:
         self.spawn("beat", [sys.executable, "-m", "celery", "-A", "config", "beat", "-l", "info", "--schedule",
-                            str(self.folder / "beat-schedule")], ready="beat: Starting")
+                            str(self.folder / "beat-schedule")], ready="beat: Starting" if wait else None)
+
+    def start_all(self) -> None:
+        """Web, a scoring worker, a default-queue worker and beat, started together (each takes
+        seconds to import): returns once every one of them is ready."""
+        self.start_web(wait=False)
+        self.start_worker(ready=False)
+        self.start_default_worker(ready=False)
+        self.start_beat(wait=False)
+        self.wait_web()
+        for name, ready in (("scoring", "ready."), ("default", "ready."), ("beat", "beat: Starting")):
+            self.wait_ready(name, ready)
 
     def kill(self, name: str) -> None:
         process = self.processes.pop(name)

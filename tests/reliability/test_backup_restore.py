@@ -14,7 +14,7 @@ from apps.layers.models import Layer
 from tests.images import image_bytes
 
 # `broker`: the queued layers go to a private Redis, which no worker of the test session consumes.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.long(12)]
 
 
 def database_url() -> str:

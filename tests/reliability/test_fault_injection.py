@@ -24,7 +24,7 @@ from apps.scoring.broker import scoring_message_layer_ids
 from tests.images import image_bytes
 from tests.reliability.stack import Stack, wait_for
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.long(200)]
 
 LAYERS = 1000
 RECOVERY_SECONDS = 120
@@ -62,10 +62,7 @@ def stack(request, seed_artifact):
         stack.redis.start()
         sha256 = hashlib.sha256(seed_artifact.read_bytes()).hexdigest()
         stack.token = stack.python(SETUP.format(sha256=sha256, artifact=seed_artifact))
-        stack.start_web()
-        stack.start_worker()
-        stack.start_default_worker()
-        stack.start_beat()
+        stack.start_all()
         yield stack
     finally:
         stack.close()

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 BASE_ENV = {
     "SECRET_KEY": "a-long-production-secret-key-that-django-accepts-0123456789abcdefghij",
@@ -71,6 +73,7 @@ def test_it_turns_https_only_settings_off_for_a_plain_http_trial():
     assert not values["SECURE_SSL_REDIRECT"] and values["SECURE_HSTS_SECONDS"] == 0
 
 
+@pytest.mark.long(12)
 def test_it_passes_djangos_deployment_check():
     import re
 

@@ -14,7 +14,7 @@ from ml.supervised import LabelHead
 from ml.synthetic import generate_layers
 from tests.services.test_training import add_layers, train
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.long(10)]
 
 
 @pytest.fixture
@@ -78,14 +78,8 @@ def test_it_changes_nothing_without_labeled_defects(printer):
     assert score.score == pytest.approx(raw)
 
 
-def test_it_records_why_there_is_no_head_below_the_minimum_of_labeled_defects(printer):
-    add_layers(printer.machine, 10, label=LabelValue.GOOD)
-    add_layers(printer.machine, 3, defect_kind="short_feed", label=LabelValue.DEFECTIVE, start=100)
-    version = train(printer.machine)
-    assert version.head is None and version.calibration_method == "f1_sweep"
-    report = version.metrics["label_head"]
-    assert report["used"] is False and report["min_defective"] == training.MIN_DEFECTIVE_FOR_HEAD
-    assert np.isfinite(version.threshold)
+# Why there is no head below the minimum of labeled defects: recorded in the training of
+# tests/services/test_training.py::test_it_calibrates_by_f1_sweep_when_defective_layers_are_labeled.
 
 
 class StubHead:

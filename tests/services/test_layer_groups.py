@@ -14,7 +14,7 @@ from ml.groups import embed_layers
 from ml.preprocess import preprocess
 from ml.synthetic import generate_layers
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.long(12)]
 
 
 def two_groups(n=12):

@@ -7,6 +7,7 @@ from apps.layers.models import Label, LabelValue, Layer
 from apps.layers.services import label_submit, layer_ingest
 from apps.scoring.models import ModelVersion
 from apps.scoring.training import (
+    MIN_DEFECTIVE_FOR_HEAD,
     NotEnoughLayers,
     model_version_activate,
     model_version_create,
@@ -19,7 +20,7 @@ from ml.change.calibration import MIN_CHANGE_SCORES
 from ml.change.scoring import MIN_REFERENCES
 from ml.synthetic import generate_job, generate_layers
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.long(20)]
 
 
 def add_layers(machine, n, *, defect_kind=None, label=None, start=0):
@@ -40,6 +41,7 @@ def train(machine, epochs=1):
 
 
 def test_it_calibrates_by_false_positive_rate_when_no_defects_are_labeled(printer):
+    # One training serves three checks: the calibration, its benign variants and the change channel.
     add_layers(printer.machine, 10)
     version = train(printer.machine)
     assert version.status == ModelVersion.Status.READY
@@ -49,32 +51,37 @@ def test_it_calibrates_by_false_positive_rate_when_no_defects_are_labeled(printe
     assert version.sha256 == file_sha256(version.artifact.path)
     assert version.threshold > 0 and version.progress == 1.0
 
-
-def test_it_widens_the_threshold_with_benign_variants_of_few_held_out_layers(printer):
-    add_layers(printer.machine, 10)
-    version = train(printer.machine)
+    # It widens the threshold with benign variants of the few held-out layers: two real held-out
+    # layers, padded with variants for the threshold; metrics count the real ones.
     calibration = version.metrics["calibration"]
-    # Two real held-out layers, padded with variants for the threshold; metrics count the real ones.
     assert calibration["n_held_out"] == 2 and calibration["n_calibration"] == MIN_CALIBRATION_LAYERS
     assert version.metrics["tn"] + version.metrics["fp"] == 2
 
+    # Runs too short for a tail leave the change channel off.
+    assert version.change_threshold is None and version.change_baseline is None
+    assert calibration["change_n_scores"] is None
+
 
 def test_it_calibrates_by_f1_sweep_when_defective_layers_are_labeled(printer):
-    add_layers(printer.machine, 10, label=LabelValue.GOOD)
+    # One training serves three checks: the calibration, the layers trained on and the label head's report.
+    good = add_layers(printer.machine, 10, label=LabelValue.GOOD)
     add_layers(printer.machine, 3, defect_kind="short_feed", label=LabelValue.DEFECTIVE, start=100)
+    add_layers(printer.machine, 4, start=50)  # unlabeled: left out
     version = train(printer.machine)
     assert version.calibration_method == "f1_sweep"
     assert version.training_set["source"] == "labeled_good"
     assert len(version.training_set["defective_layer_ids"]) == 3
     assert {"precision", "recall", "f1", "auroc"} <= set(version.metrics)
 
-
-def test_it_trains_only_on_good_labeled_layers_when_there_are_any(printer):
-    good = add_layers(printer.machine, 6, label=LabelValue.GOOD)
-    add_layers(printer.machine, 4, start=50)  # unlabeled: left out
-    version = train(printer.machine)
+    # It trains only on the layers labeled good when there are any.
     used = set(version.training_set["train_layer_ids"]) | set(version.training_set["holdout_layer_ids"])
     assert used == {layer.pk for layer in good}
+
+    # It records why there is no label head below the minimum of labeled defects.
+    assert version.head is None
+    report = version.metrics["label_head"]
+    assert report["used"] is False and report["min_defective"] == MIN_DEFECTIVE_FOR_HEAD
+    assert np.isfinite(version.threshold)
 
 
 def test_it_refuses_to_train_without_layers(printer):
@@ -83,11 +90,22 @@ def test_it_refuses_to_train_without_layers(printer):
     assert ModelVersion.objects.get().status == ModelVersion.Status.FAILED
 
 
-def test_it_numbers_versions_and_keeps_one_active(printer):
+def test_it_numbers_versions_and_keeps_one_active(printer, django_capture_on_commit_callbacks):
+    # Two trainings serve three checks: versioning, training progress and the layers queued on activation.
     add_layers(printer.machine, 5)
-    first, second = train(printer.machine), train(printer.machine)
+    Layer.objects.update(status=Layer.Status.UNSCORED, error="no model")
+    seen = []
+    first = model_version_train(
+        version=model_version_create(machine=printer.machine, scorer="seed"), epochs=2, verbose=False,
+        progress=lambda done, total, loss: seen.append((done, total, np.isfinite(loss))),
+    )
+    assert seen == [(1, 2, True), (2, 2, True)]  # it records training progress
+    second = train(printer.machine)
     assert (first.version, second.version) == (1, 2)
-    model_version_activate(version=first)
+    # It queues the layers left unscored when a model is activated.
+    with django_capture_on_commit_callbacks() as callbacks:
+        model_version_activate(version=first)
+    assert len(callbacks) == 5
     model_version_activate(version=second)
     first.refresh_from_db()
     assert first.status == ModelVersion.Status.RETIRED
@@ -95,23 +113,6 @@ def test_it_numbers_versions_and_keeps_one_active(printer):
     assert model_version_rollback(machine=printer.machine) == first
     second.refresh_from_db()
     assert second.status == ModelVersion.Status.RETIRED
-
-
-def test_it_queues_layers_left_unscored_when_a_model_is_activated(printer, django_capture_on_commit_callbacks):
-    add_layers(printer.machine, 5)
-    Layer.objects.update(status=Layer.Status.UNSCORED, error="no model")
-    version = train(printer.machine)
-    with django_capture_on_commit_callbacks() as callbacks:
-        model_version_activate(version=version)
-    assert len(callbacks) == 5
-
-
-def test_it_records_training_progress(printer):
-    add_layers(printer.machine, 5)
-    seen = []
-    model_version_train(version=model_version_create(machine=printer.machine, scorer="seed"), epochs=2, verbose=False,
-                        progress=lambda done, total, loss: seen.append((done, total, np.isfinite(loss))))
-    assert seen == [(1, 2, True), (2, 2, True)]
 
 
 def test_it_holds_out_a_whole_job_to_calibrate_on(printer):
@@ -138,13 +139,6 @@ def test_it_calibrates_the_alert_change_channel_on_every_good_job_scored_in_orde
     assert calibration["change_threshold"] == version.change_threshold
     # It learns nothing from them: the training jobs serve as well as the held-out one.
     assert calibration["change_n_scores"] > 2 * n_layers
-
-
-def test_runs_too_short_for_a_tail_leave_the_change_channel_off(printer):
-    add_layers(printer.machine, 10)
-    version = train(printer.machine)
-    assert version.change_threshold is None and version.change_baseline is None
-    assert version.metrics["calibration"]["change_n_scores"] is None
 
 
 def test_capped_training_and_calibration_sets_keep_the_sequences_the_change_channel_is_calibrated_on(printer, settings):
