@@ -27,16 +27,19 @@ def alert_rule_for(*, machine: Machine) -> RuleParams | None:
     return RuleParams(**{name: getattr(rule, name) for name in _PARAM_FIELDS})
 
 
-def job_recent_points(*, job: PrintJob, limit: int) -> list[Point]:
-    """The job's newest scored layers as (index, alert score/threshold), oldest first.
+def job_recent_points(*, job: PrintJob, limit: int, up_to: int | None = None) -> list[Point]:
+    """The job's newest scored layers (at index `up_to` or before, where given) as (index, alert
+    score/threshold), oldest first.
 
     The alert score is the layer's score less what its part layout showed on the layers before
     (apps.scoring.layout_memory), or the score itself where there is none.
     """
     judged = Coalesce("current_score__alert_score", "current_score__score")
+    layers = Layer.objects.filter(job=job, status=Layer.Status.SCORED, current_score__isnull=False)
+    if up_to is not None:
+        layers = layers.filter(index__lte=up_to)
     rows = (
-        Layer.objects.filter(job=job, status=Layer.Status.SCORED, current_score__isnull=False)
-        .order_by("-index")
+        layers.order_by("-index")
         .values_list("index", judged, "current_score__threshold")[:limit]
     )
     return [

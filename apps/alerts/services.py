@@ -36,7 +36,9 @@ def alert_rules_enqueue(*, layer_id: int) -> None:
 
 
 def alert_rules_evaluate(*, layer_id: int) -> Alert | None:
-    """Evaluates the rules on the window ending at the job's newest scored layer.
+    """Evaluates the rules on the window of the job's scored layers ending at this one: the same
+    window whether the layers after it were scored yet or not, so a backlog scored at once raises
+    the alerts its layers would have raised one by one.
 
     Returns the alert that was opened or updated, if any. Safe to run again and concurrently.
     """
@@ -50,7 +52,7 @@ def alert_rules_evaluate(*, layer_id: int) -> Alert | None:
         # Serialises evaluations of one job, so two workers scoring adjacent layers of it see each
         # other's alert. The partial unique constraint on Alert is the backstop.
         job = PrintJob.objects.select_for_update().get(pk=layer.job_id)
-        points = job_recent_points(job=job, limit=max(params.window_layers, EWM_MEMORY))
+        points = job_recent_points(job=job, limit=max(params.window_layers, EWM_MEMORY), up_to=layer.index)
         decision = rules_decide(params=params, points=points)
         if decision is None:
             return None

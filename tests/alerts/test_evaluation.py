@@ -145,3 +145,15 @@ def test_it_alerts_a_new_onset_after_a_false_alarm_inside_the_cooldown(printer, 
 def test_it_keeps_a_continuing_stretch_in_its_open_alert(printer, rule):
     feed(printer.machine, QUIET + [1.6] * 3 + [0.6, 1.6, 0.6, 1.6, 1.6])
     assert Alert.objects.count() == 1
+
+
+def test_it_alerts_a_defect_in_a_backlog_scored_at_once_as_it_would_one_by_one(printer, rule):
+    # A busy worker scores the whole stretch before the rules see its first layer: each layer's
+    # evaluation must judge the window ending at that layer, not at the job's newest.
+    values = QUIET + [1.6, 1.8, 2.0, 1.7] + QUIET
+    one_by_one = feed(printer.machine, values, job_id="live")
+    layers = scored_job(printer.machine, values, job_id="backlog")
+    backlog = [(lr.index, a.severity) for lr, a in zip(layers, evaluate_each(layers), strict=True) if a]
+    assert one_by_one and backlog == one_by_one
+    alerts = {a.job.job_id: sorted(a.layers.values_list("index", flat=True)) for a in Alert.objects.all()}
+    assert alerts["backlog"] == alerts["live"]

@@ -6,7 +6,7 @@ from tests.images import image_bytes
 
 pytestmark = pytest.mark.django_db
 
-REGION_KEYS = {"box", "box_fraction", "area", "area_fraction", "peak"}
+REGION_KEYS = {"box", "box_image", "box_fraction", "area", "area_fraction", "peak"}
 # One layer's regions also say which parts they count against and what they likely are.
 DETAIL_KEYS = REGION_KEYS | {"part_id", "part_ids", "part_damage", "likely_kind", "likely_kind_probability"}
 

@@ -25,6 +25,7 @@ class KnownHeatmapScorer:
 
     name = "known"
     heatmap_vmax = 12.0
+    input_size = 256
     heatmap_threshold = Scorer.heatmap_threshold
     score_top_fraction = Scorer.score_top_fraction
 
@@ -73,6 +74,8 @@ def test_it_draws_the_heatmap_against_the_layers_group_threshold_with_it_at_mid_
         "box": {"x": 50, "y": 100, "width": 20, "height": 10},
         "box_fraction": {"x": 50 / 256, "y": 100 / 256, "width": 20 / 256, "height": 10 / 256},
         "area": 200, "area_fraction": 200 / 256**2, "peak": 2.0,
+        # The uploaded photo is 128 px: the same box in its own pixels.
+        "box_image": {"x": 25, "y": 50, "width": 10, "height": 5},
     }]
 
 
