@@ -91,9 +91,10 @@ def png():
     return image_bytes()
 
 
-def _trained_once(tmp_path_factory, worker_id: str, name: str, scorer) -> Path:
-    """`scorer` trained briefly on synthetic good layers and saved once for the whole run: the
-    first test process to need it trains it, the other (under pytest-xdist) waits and reads it."""
+def _trained_once(tmp_path_factory, worker_id: str, name: str, scorer, *, n: int = 8, size: int = 256) -> Path:
+    """`scorer` trained briefly on n synthetic good layers of size px and saved once for the whole
+    run: the first test process to need it trains it, the other (under pytest-xdist) waits and
+    reads it."""
     # Under xdist the base temp's parent is this run's own folder, shared by its test processes.
     root = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
     path = root / "models" / name
@@ -101,7 +102,7 @@ def _trained_once(tmp_path_factory, worker_id: str, name: str, scorer) -> Path:
     with open(root / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not path.exists():
-            images = np.stack([lr.image.astype(np.float32) / 255 for lr in generate_layers(seed=1, n=8, size=256)])
+            images = np.stack([lr.image.astype(np.float32) / 255 for lr in generate_layers(seed=1, n=n, size=size)])
             scorer.fit(images, epochs=1, batch_size=8, verbose=False)
             scorer.save(path.with_suffix(".partial.keras"))
             path.with_suffix(".partial.keras").rename(path)
@@ -126,18 +127,13 @@ FULL_RES_SIDE = 512
 
 
 @pytest.fixture(scope="session")
-def full_res_artifact(tmp_path_factory) -> Path:
+def full_res_artifact(tmp_path_factory, worker_id) -> Path:
     """A local-scorer model told to score at the camera's resolution, trained briefly on 512 px
     synthetic layers, shared by the whole run."""
-    from ml.preprocess import preprocess
     from ml.scorers.local import LocalScorer
 
-    layers = np.stack([preprocess(lr.image, FULL_RES_SIDE) for lr in generate_layers(seed=1, n=6, size=FULL_RES_SIDE)])
     scorer = LocalScorer({"min_samples": 16, "resolution": 0})
-    scorer.fit(layers, epochs=1, batch_size=8, verbose=False)
-    path = tmp_path_factory.mktemp("models") / "full_resolution.keras"
-    scorer.save(path)
-    return path
+    return _trained_once(tmp_path_factory, worker_id, "full_resolution.keras", scorer, n=6, size=FULL_RES_SIDE)
 
 
 @pytest.fixture
