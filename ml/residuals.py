@@ -126,12 +126,24 @@ def ring_median(images: np.ndarray, radius: float, max_radius: float = 6.0) -> n
     ring, and a median over a ring of hundreds of pixels at full resolution is slow.
     """
     factor = max(1, int(np.ceil(radius / max_radius)))
-    n, height, width = images.shape
-    if factor == 1 or height % factor or width % factor:
+    if factor == 1 or images.shape[-1] % factor or images.shape[-2] % factor:
         return ndimage.median_filter(images, footprint=_ring(radius)[np.newaxis], mode="nearest")
-    coarse = images.reshape(n, height // factor, factor, width // factor, factor).mean(axis=(2, 4))
+    coarse = average_down(images, factor)
     reference = ndimage.median_filter(coarse, footprint=_ring(radius / factor)[np.newaxis], mode="nearest")
-    return ndimage.zoom(reference, (1, factor, factor), order=1, mode="nearest", grid_mode=True).astype(np.float32)
+    return bring_up(reference, factor)
+
+
+def average_down(maps: np.ndarray, factor: int) -> np.ndarray:
+    """(c, H, W) maps averaged over factor x factor blocks; H and W must be multiples of factor."""
+    c, height, width = maps.shape
+    return maps.reshape(c, height // factor, factor, width // factor, factor).mean(axis=(2, 4)).astype(np.float32)
+
+
+def bring_up(maps: np.ndarray, factor: float) -> np.ndarray:
+    """(c, h, w) smooth maps brought up `factor` times, bilinear, pixel centres aligned."""
+    if factor == 1:
+        return maps.astype(np.float32, copy=False)
+    return ndimage.zoom(maps, (1, factor, factor), order=1, mode="nearest", grid_mode=True).astype(np.float32)
 
 
 def _ring(radius: float) -> np.ndarray:
@@ -182,12 +194,9 @@ def smooth_wide(maps: np.ndarray, sigma: float, min_sigma: float = 4.0) -> np.nd
     """`smooth` for a wide sigma, worked out on (n, H, W) maps averaged down by a whole factor that
     leaves at least `min_sigma` px, then brought back up: the same smooth result, many times faster."""
     factor = int(sigma // min_sigma)
-    n, height, width = maps.shape
-    if factor < 2 or height % factor or width % factor:
+    if factor < 2 or maps.shape[-1] % factor or maps.shape[-2] % factor:
         return smooth(maps, sigma)
-    coarse = maps.reshape(n, height // factor, factor, width // factor, factor).mean(axis=(2, 4))
-    blurred = smooth(coarse, sigma / factor)
-    return ndimage.zoom(blurred, (1, factor, factor), order=1, mode="nearest", grid_mode=True).astype(np.float32)
+    return bring_up(smooth(average_down(maps, factor), sigma / factor), factor)
 
 
 def top_mean(maps: np.ndarray, fraction: float) -> np.ndarray:

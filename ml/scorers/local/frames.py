@@ -4,9 +4,9 @@ model frame and brought up to the scored one."""
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from ml.preprocess import IMAGE_SIZE
+from ml.residuals import average_down, bring_up
 
 # Cameras larger than this are scored at this side: memory and time grow with its square.
 MAX_RESOLUTION = 2048
@@ -39,14 +39,10 @@ def random_crops(images: np.ndarray, count: int, size: int, rng: np.random.Gener
 
 
 def block_mean(maps: np.ndarray, side: int) -> np.ndarray:
-    """(..., S, S) maps averaged down to (..., side, side); S must be a multiple of side."""
-    k = maps.shape[-1] // side
-    return maps.reshape(*maps.shape[:-2], side, k, side, k).mean(axis=(-3, -1)).astype(np.float32)
+    """(c, S, S) maps averaged down to (c, side, side); S must be a multiple of side."""
+    return average_down(maps, maps.shape[-1] // side)
 
 
 def upsampled(maps: np.ndarray, side: int) -> np.ndarray:
     """(c, s, s) smooth maps brought up to (c, side, side), bilinear, pixel centres aligned."""
-    factor = side / maps.shape[-1]
-    if factor == 1:
-        return maps.astype(np.float32, copy=False)
-    return ndimage.zoom(maps, (1, factor, factor), order=1, mode="nearest", grid_mode=True).astype(np.float32)
+    return bring_up(maps, side / maps.shape[-1])
