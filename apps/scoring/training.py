@@ -138,6 +138,9 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
     bad_images = (
         layers_preprocessed(defective, size) if defective else np.empty((0, *good_images.shape[1:]), np.float32)
     )
+    # Each calibration layer's group, once: for the groups' thresholds and the drift reference.
+    good_groups = groups.assign(embed_layers(model_frame(good_images)))
+    bad_groups = groups.assign(embed_layers(model_frame(bad_images))) if defective else np.empty(0, int)
     good_result = scorer.score(good_images)
     bad_result = scorer.score(bad_images) if defective else None
     good_scores = good_result.scores
@@ -155,7 +158,7 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
         calibration=GroupedScores(
             scores=scores[real],
             labels=labels[real],
-            groups=groups.assign(embed_layers(model_frame(np.concatenate([good_images[:n_real], bad_images])))),
+            groups=np.concatenate([good_groups[:n_real], bad_groups]),
         ),
         global_threshold=calibration.threshold,
         target_fpr=target_fpr,
@@ -186,7 +189,6 @@ def _train(version, epochs, seed, target_fpr, progress, verbose) -> ModelVersion
     # In the units scoring follows: each layer's score over its own group's threshold.
     if head is None:
         group_thresholds = {row.index: row.threshold for row in group_rows}
-        good_groups = groups.assign(embed_layers(model_frame(good_images)))
         good_ratios = good_scores / np.array([group_thresholds[g] for g in good_groups])
     else:
         good_ratios = np.asarray(fitted.cv_probabilities[:n_real]) / threshold
