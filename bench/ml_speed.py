@@ -1,6 +1,7 @@
 """How fast the ml package runs on this machine: training, scoring, the change channel and synthetic layers.
 
-.venv/bin/python bench/ml_speed.py [--train-images 32] [--epochs 2] [--scorers seed,local] [--resolutions 512,1024]
+.venv/bin/python bench/ml_speed.py [--train-images 32] [--epochs 2] [--scorers seed,local,combined]
+    [--resolutions 512,1024]
     [--change-processes 1,16] [--change-only]
 """
 
@@ -68,13 +69,13 @@ def _scorer_rates(name: str, images: np.ndarray, args: argparse.Namespace) -> li
     return rows
 
 
-def _full_resolution_rates(side: int, layers: int = 8) -> list[tuple[str, str]]:
-    """The local scorer at `side` px (tiled, ml.tiling), one layer at a time as a worker that keeps
-    up scores them, and in batches of 8 as one that catches up."""
+def _full_resolution_rates(name: str, side: int, layers: int = 8) -> list[tuple[str, str]]:
+    """A full-resolution scorer (local, combined) at `side` px (tiled, ml.tiling), one layer at a
+    time as a worker that keeps up scores them, and in batches of 8 as one that catches up."""
     from ml.preprocess import preprocess
 
     images = np.stack([preprocess(layer.image, side) for layer in generate_layers(seed=0, n=layers, size=side)])
-    scorer = get_scorer_class("local")({"resolution": side, "min_samples": 16})
+    scorer = get_scorer_class(name)({"resolution": side, "min_samples": 16})
     scorer.fit(images, epochs=1, batch_size=16, verbose=False)
     scorer.score(images[:1])  # warm-up: the per-pixel maps are brought to this size once
     started = time.perf_counter()
@@ -84,8 +85,8 @@ def _full_resolution_rates(side: int, layers: int = 8) -> list[tuple[str, str]]:
     started = time.perf_counter()
     scorer.score(images)
     return [
-        (f"local scoring at {side}x{side} layers/s (one at a time)", one),
-        (f"local scoring at {side}x{side} layers/s (batch {layers})", _rate(layers, time.perf_counter() - started)),
+        (f"{name} scoring at {side}x{side} layers/s (one at a time)", one),
+        (f"{name} scoring at {side}x{side} layers/s (batch {layers})", _rate(layers, time.perf_counter() - started)),
     ]
 
 
@@ -127,7 +128,9 @@ def main() -> None:
 
     rows = [] if args.change_only else _ml_rates(args)
     if not args.change_only:
-        rows += [row for side in args.resolutions.split(",") if side for row in _full_resolution_rates(int(side))]
+        full = [name for name in args.scorers.split(",") if name in ("local", "combined")]
+        rows += [row for side in args.resolutions.split(",") if side for name in full
+                 for row in _full_resolution_rates(name, int(side))]
     rows.append(_change_rate())
     rows += [_change_rates_together(int(n)) for n in args.change_processes.split(",") if n]
 

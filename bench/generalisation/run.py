@@ -95,6 +95,7 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], help="key=json for the scorer's config")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--drift", type=float, default=1.0, help="how strongly the camera drifts (0: not at all)")
+    parser.add_argument("--dump", type=Path, default=None, help="write each layer's scores to this CSV")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="layerwatch-bench-") as var_dir:
         _django(var_dir)
@@ -132,7 +133,18 @@ def run(args) -> None:
     rows = LayerScore.objects.filter(layer_id__in=kinds, model_version=version).values_list(
         "layer_id", "score", "alert_score", "threshold", "trained_threshold", "anomalous")
     report(rows, kinds)
+    if args.dump:
+        _dump(args.dump, rows, kinds)
     print(f"{len(kinds)} layers ingested and scored one at a time in {elapsed:.0f} s ({len(kinds) / elapsed:.2f}/s)")
+
+
+def _dump(path: Path, rows, kinds: dict[int, str | None]) -> None:
+    """One row per layer in arrival order, for combining scorers' verdicts offline."""
+    with open(path, "w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["layer", "kind", "score", "alert_score", "threshold", "trained_threshold", "anomalous"])
+        for row in sorted(rows):
+            out.writerow([row[0], kinds[row[0]] or "good", *row[1:]])
 
 
 def report(rows, kinds: dict[int, str | None]) -> None:

@@ -20,5 +20,6 @@ __all__ = [
     "load_scorer",
     "register",
 ]
+from ml.scorers import combined as _combined  # noqa: E402, F401  (registers "combined")
 from ml.scorers import local as _local  # noqa: E402, F401  (registers "local")
 from ml.scorers import patchcore as _patchcore  # noqa: E402, F401  (registers "patchcore")

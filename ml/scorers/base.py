@@ -138,7 +138,7 @@ class Scorer(abc.ABC):
 
 
 SCORERS: dict[str, type[Scorer]] = {}
-DEFAULT_SCORER = "local"  # chosen by bench/detection.py; "seed" stays for comparison
+DEFAULT_SCORER = "combined"  # chosen by bench/generalisation/run.py; "seed" stays for comparison
 
 
 def register(cls: type[Scorer]) -> type[Scorer]:

@@ -56,7 +56,7 @@ def test_it_merges_config_defaults_and_rejects_unknown_keys():
 
 
 def test_it_keeps_the_seed_scorer_registered_beside_the_better_default():
-    assert DEFAULT_SCORER == "local" and DEFAULT_SCORER in SCORERS
+    assert DEFAULT_SCORER == "combined" and DEFAULT_SCORER in SCORERS
     assert SCORERS["seed"] is SeedScorer
     assert get_scorer_class("seed") is SeedScorer
     assert SeedScorer.heatmap_vmax == 0.25

@@ -248,17 +248,20 @@ class LocalScorer(AutoencoderScorer):
         return ScoreResult(*(np.concatenate([getattr(part, f) for part in parts]) for f in fields))
 
     def _score_chunk(self, images: np.ndarray, batch_size: int) -> ScoreResult:
+        anomaly, reconstructions = self.anomaly_maps(images, batch_size)
+        return ScoreResult(
+            scores=top_mean(anomaly, float(self.config["top_fraction"])),
+            heatmaps=np.maximum(anomaly, 0.0).astype(np.float32),
+            reconstructions=reconstructions,
+        )
+
+    def anomaly_maps(self, images: np.ndarray, batch_size: int = 16) -> tuple[np.ndarray, np.ndarray]:
+        """(normalised residual maps, reconstructions) of checked images: what the score is taken from."""
         magnitudes, reconstructed, centre, scale = self._residuals(images, batch_size)
         if self.config["normalise_maps"]:
             mean, std = self._scored_maps()
             magnitudes = (magnitudes - mean[:, None]) / std[:, None]
-        residual = magnitudes.max(axis=0)
-        scores = top_mean(residual, float(self.config["top_fraction"]))
-        return ScoreResult(
-            scores=scores,
-            heatmaps=np.maximum(residual, 0.0).astype(np.float32),
-            reconstructions=denormalise(reconstructed, centre, scale),
-        )
+        return magnitudes.max(axis=0), denormalise(reconstructed, centre, scale)
 
     def _scored_maps(self) -> tuple[np.ndarray, np.ndarray]:
         if self._mean is None or self._std is None:

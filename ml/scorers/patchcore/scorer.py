@@ -97,8 +97,10 @@ class PatchCoreScorer(Scorer):
         border = int(self.config["border"])
         images = np.pad(images, ((0, 0), (border, border), (border, border)), mode="reflect")
         crop = border // min(block_strides()[int(name.removeprefix("block"))] for name in self.config["blocks"])
+        # predict_on_batch runs the compiled graph: calling the model eagerly dispatches each of
+        # its layers from Python, which costs more than the convolutions for one layer at a time.
         out = [
-            keras.ops.convert_to_numpy(self.keras_model(images[start : start + batch_size, ..., None], training=False))
+            np.asarray(self.keras_model.predict_on_batch(images[start : start + batch_size, ..., None]))
             for start in range(0, len(images), batch_size)
         ]
         out = [part[:, crop : part.shape[1] - crop, crop : part.shape[2] - crop] for part in out]
@@ -146,11 +148,16 @@ class PatchCoreScorer(Scorer):
         sigma = float(self.config["sigma"]) * frame / 256
         return ndimage.gaussian_filter(maps, sigma=(0, sigma, sigma), mode="nearest").astype(np.float32)
 
-    def score(self, images: np.ndarray, *, batch_size: int = 16) -> ScoreResult:
+    def distance_maps(self, images: np.ndarray) -> np.ndarray:
+        """(n, S, S) maps of square layers, in standard deviations of good layers' patch distances."""
         images = _check(images)
         if self._scale is None:
             raise RuntimeError("the patchcore scorer has no distance scale: fit it first")
-        maps = (self._distance_maps(images, images.shape[1]) - self._scale[0]) / self._scale[1]
+        return (self._distance_maps(images, images.shape[1]) - self._scale[0]) / self._scale[1]
+
+    def score(self, images: np.ndarray, *, batch_size: int = 16) -> ScoreResult:
+        images = _check(images)
+        maps = self.distance_maps(images)
         return ScoreResult(
             scores=top_mean(maps, float(self.config["top_fraction"])),
             heatmaps=np.maximum(maps, 0.0).astype(np.float32),
