@@ -23,10 +23,25 @@ def _wait_for(url: str, seconds: float) -> bool:
     return False
 
 
-def _start(command: list[str]) -> subprocess.Popen:
-    # Its own process group: the terminal's Ctrl-C reaches this supervisor alone, which then stops
-    # every process itself, rather than each one dying mid-start with a traceback of its own.
-    return subprocess.Popen(command, process_group=0)
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
+def _unblock_stop_signals() -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+
+
+def _start(processes: dict[str, subprocess.Popen], name: str, command: list[str]) -> None:
+    """Starts `command` as processes[name]. Its own process group: the terminal's Ctrl-C reaches this
+    supervisor alone, which then stops every process itself, rather than each one dying mid-start
+    with a traceback of its own."""
+    # A stop signal that arrives while the child is being created waits until it is recorded, so
+    # the child is stopped with the others rather than left running; the child itself starts
+    # with the signals unblocked.
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        processes[name] = subprocess.Popen(command, process_group=0, preexec_fn=_unblock_stop_signals)
+    finally:
+        _unblock_stop_signals()
 
 
 def _stop_all(processes: dict[str, subprocess.Popen]) -> None:
@@ -72,12 +87,11 @@ class Command(BaseCommand):
         interrupted = False
         try:
             for name, command in commands.items():
-                processes[name] = _start(command)
+                _start(processes, name, command)
             if not _wait_for(f"{url}/accounts/login/", 60):
                 raise CommandError("The web server did not come up; its log above says why.")
-            processes["printers"] = _start(
-                [python, "manage.py", "simulate_printers", "--url", url, "--interval", str(interval)]
-            )
+            _start(processes, "printers",
+                   [python, "manage.py", "simulate_printers", "--url", url, "--interval", str(interval)])
             self.stdout.write(self.style.SUCCESS(f"\nlayerwatch is running: open {url}/ (Ctrl-C stops everything)\n"))
             started = time.monotonic()
             while all(p.poll() is None for p in processes.values()):
