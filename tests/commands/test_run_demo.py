@@ -39,8 +39,13 @@ def test_a_worker_that_stops_stops_the_demo_with_an_error_naming_it(tmp_path):
     assert "printers" not in result.stderr.splitlines()[-1]
 
 
-def _demo(tmp_path: Path) -> subprocess.Popen:
-    """run_demo in a session of its own, as a terminal runs it, with printers the server turns away."""
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _demo(tmp_path: Path, *, sigint_ignored: bool = False) -> subprocess.Popen:
+    """run_demo in a session of its own, as a terminal runs it, with printers the server turns away;
+    `sigint_ignored`: started by something that ignores SIGINT, which the demo inherits."""
     (tmp_path / "demo").mkdir()
     (tmp_path / "demo" / "printers.json").write_text(json.dumps({"ghost": "not-a-token"}))
     environment = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
@@ -48,7 +53,7 @@ def _demo(tmp_path: Path) -> subprocess.Popen:
     command = [sys.executable, "manage.py", "run_demo", "--port", str(free_port()), "--duration", "120"]
     # One pipe for both: a full stderr pipe nobody reads would stall the demo.
     return subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True, preexec_fn=_ignore_sigint if sigint_ignored else None)
 
 
 def _children(pid: int) -> set[int]:
@@ -83,13 +88,13 @@ def _started(demo: subprocess.Popen) -> set[int]:
 
 
 @pytest.mark.long(10)
-@pytest.mark.parametrize("stop", ["ctrl-c", "kill"])
+@pytest.mark.parametrize("stop", ["ctrl-c", "ctrl-c, SIGINT ignored by what started it", "kill"])
 def test_ctrl_c_or_kill_stops_every_process_and_the_demo_exits_cleanly(tmp_path, stop):
-    demo = _demo(tmp_path)
+    demo = _demo(tmp_path, sigint_ignored="ignored" in stop)
     try:
         # While they load: what Ctrl-C hit before was each process dying mid-import with its own traceback.
         children = _started(demo)
-        if stop == "ctrl-c":
+        if stop.startswith("ctrl-c"):
             os.killpg(demo.pid, signal.SIGINT)  # what the terminal does: the whole foreground process group
         else:
             demo.send_signal(signal.SIGTERM)
