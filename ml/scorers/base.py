@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import abc
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -114,6 +114,15 @@ class Scorer(abc.ABC):
         """Restore what `get_state` returned; scorers without extra state accept none."""
         if state:
             raise ValueError(f"the {self.name} scorer has no state, got {sorted(state)}")
+
+    def holds_state(self, state: dict[str, np.ndarray], keys: Iterable[str]) -> bool:
+        """For `set_state`: False where `state` is empty (an artifact saved before fitting), True
+        where it holds exactly `keys`; anything else is a ValueError naming both."""
+        if not state:
+            return False
+        if set(state) != set(keys):
+            raise ValueError(f"the {self.name} scorer expects state {sorted(keys)}, got {sorted(state)}")
+        return True
 
     @classmethod
     @abc.abstractmethod

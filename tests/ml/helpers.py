@@ -32,3 +32,11 @@ def short_feed_job(seed: int) -> tuple[np.ndarray, float]:
         defect_persistence=10,
     )
     return np.stack([layer.image for layer in layers]).astype(np.float32) / 255.0, float(layers[ONSET].mask.mean())
+
+
+def spotted_layer(image: np.ndarray) -> np.ndarray:
+    """A copy of a (256, 256) layer with a white disc of radius 8 px at row 150, column 90."""
+    out = image.copy()
+    yy, xx = np.mgrid[0:256, 0:256]
+    out[(yy - 150) ** 2 + (xx - 90) ** 2 <= 64] = 1.0
+    return out

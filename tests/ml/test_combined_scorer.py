@@ -6,6 +6,7 @@ from ml.residuals import top_mean
 from ml.scorers import get_scorer_class
 from ml.scorers.combined import CombinedScorer
 from ml.scorers.local import LocalScorer
+from tests.ml.helpers import spotted_layer
 
 # The model frame, a short training and a small bank: the same two maps, coarser and faster.
 SMALL = {"resolution": 256, "min_samples": 16,
@@ -17,13 +18,6 @@ def fitted(good_images: np.ndarray) -> CombinedScorer:
     scorer = CombinedScorer(SMALL)
     scorer.fit(good_images[:6], epochs=1, verbose=False)
     return scorer
-
-
-def _spotted(image: np.ndarray) -> np.ndarray:
-    out = image.copy()
-    yy, xx = np.mgrid[0:256, 0:256]
-    out[(yy - 150) ** 2 + (xx - 90) ** 2 <= 64] = 1.0
-    return out
 
 
 def test_it_is_registered_under_its_name():
@@ -52,7 +46,7 @@ def test_it_weighs_the_patch_distances_by_its_config(fitted, good_images):
 
 
 def test_it_marks_a_spot_where_it_is(fitted, good_images):
-    result = fitted.score(np.stack([good_images[6], _spotted(good_images[6])]))
+    result = fitted.score(np.stack([good_images[6], spotted_layer(good_images[6])]))
     assert result.scores[1] > result.scores[0]
     raised = result.heatmaps[1] - result.heatmaps[0]
     peak = np.unravel_index(raised.argmax(), raised.shape)

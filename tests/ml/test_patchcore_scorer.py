@@ -6,6 +6,7 @@ from ml.residuals import top_mean
 from ml.scorers import SCORERS, get_scorer_class
 from ml.scorers.patchcore import PatchCoreScorer
 from ml.scorers.patchcore.memory import greedy_coreset, nearest_distances
+from tests.ml.helpers import spotted_layer
 
 # Small frames and bank: the backbone and memory bank are the same, only coarser and faster.
 TINY = {"input_size": 128, "bank_images": 6, "coreset_fraction": 0.25}
@@ -16,13 +17,6 @@ def fitted(good_images: np.ndarray) -> PatchCoreScorer:
     scorer = PatchCoreScorer(TINY)
     scorer.fit(good_images[:6], epochs=1, verbose=False)
     return scorer
-
-
-def _spotted(image: np.ndarray) -> np.ndarray:
-    out = image.copy()
-    yy, xx = np.mgrid[0:256, 0:256]
-    out[(yy - 150) ** 2 + (xx - 90) ** 2 <= 64] = 1.0
-    return out
 
 
 def test_it_is_registered_under_its_name():
@@ -45,7 +39,7 @@ def test_it_scores_the_top_of_its_heatmap_in_the_layers_own_frame(fitted, good_i
 
 
 def test_it_marks_a_spot_where_it_is(fitted, good_images):
-    result = fitted.score(np.stack([good_images[6], _spotted(good_images[6])]))
+    result = fitted.score(np.stack([good_images[6], spotted_layer(good_images[6])]))
     assert result.scores[1] > result.scores[0]
     raised = result.heatmaps[1] - result.heatmaps[0]
     assert raised[150, 90] > 1.0  # standard deviations of good patches

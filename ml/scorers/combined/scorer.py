@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ml.scorers.base import register
+from ml.scorers.local.scorer import STATE_KEYS as LOCAL_STATE
 from ml.scorers.local.scorer import LocalScorer
 from ml.scorers.patchcore.scorer import PatchCoreScorer
 from ml.training import ProgressCallback
@@ -64,10 +65,7 @@ class CombinedScorer(LocalScorer):
         return {**state, **{key: patch[inner] for key, inner in _PATCHCORE_STATE.items()}}
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
-        if not state:
+        if not self.holds_state(state, [*LOCAL_STATE, *_PATCHCORE_STATE]):
             return
-        expected = {"residual_mean", "residual_std", *_PATCHCORE_STATE}
-        if set(state) != expected:
-            raise ValueError(f"the combined scorer expects state {sorted(expected)}, got {sorted(state)}")
-        super().set_state({key: state[key] for key in ("residual_mean", "residual_std")})
+        super().set_state({key: state[key] for key in LOCAL_STATE})
         self._patchcore.set_state({inner: state[key] for key, inner in _PATCHCORE_STATE.items()})

@@ -45,7 +45,7 @@ from ml.scorers.local.model import build_local_autoencoder
 from ml.tiling import predict_tiled
 from ml.training import ProgressCallback
 
-_STATE_KEYS = ("residual_mean", "residual_std")
+STATE_KEYS = ("residual_mean", "residual_std")
 _MAP_SAMPLES = 48  # augmented good layers used to learn the per-pixel residual statistics
 _LEGACY_OFF = {
     "highpass": 0.0, "local_energy": 0.0, "map_smoothing": 6.0, "median_ring": 0.0, "resolution": IMAGE_SIZE,
@@ -291,10 +291,8 @@ class LocalScorer(AutoencoderScorer):
         return {"residual_mean": self._mean, "residual_std": self._std}
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
-        if not state:
+        if not self.holds_state(state, STATE_KEYS):
             return
-        if set(state) != set(_STATE_KEYS):
-            raise ValueError(f"the local scorer expects state {_STATE_KEYS}, got {sorted(state)}")
         self._mean = np.asarray(state["residual_mean"], dtype=np.float32)
         self._std = np.asarray(state["residual_std"], dtype=np.float32)
         self._maps = None

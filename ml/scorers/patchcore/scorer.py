@@ -179,10 +179,8 @@ class PatchCoreScorer(Scorer):
         return {"memory_bank": self._bank, "distance_scale": self._scale}
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
-        if not state:
+        if not self.holds_state(state, _STATE_KEYS):
             return
-        if set(state) != set(_STATE_KEYS):
-            raise ValueError(f"the patchcore scorer expects state {_STATE_KEYS}, got {sorted(state)}")
         self._bank = np.asarray(state["memory_bank"], dtype=np.float32)
         self._scale = np.asarray(state["distance_scale"], dtype=np.float32)
 

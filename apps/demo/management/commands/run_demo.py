@@ -75,8 +75,8 @@ class Command(BaseCommand):
     def handle(self, *args, port: int, interval: float, duration: float, **options):
         # A closed terminal or `kill` stops the demo as Ctrl-C does: with every process it started.
         # Ctrl-C too where whatever started the demo left SIGINT ignored, which a child inherits.
-        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-            signal.signal(getattr(signal, name), signal.default_int_handler)
+        for stop_signal in _STOP_SIGNALS:
+            signal.signal(stop_signal, signal.default_int_handler)
         python = sys.executable
         url = f"http://127.0.0.1:{port}"
         commands = {
