@@ -1,6 +1,8 @@
 """The second painter behind bench/generalisation: independent of training, and it paints."""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +11,7 @@ import pytest
 from bench.generalisation.painter import KINDS, PAINTERS, camera_drift
 
 PAINTER = Path(__file__).resolve().parent.parent / "bench" / "generalisation" / "painter.py"
+JOIN = PAINTER.with_name("join.py")
 
 
 def test_it_shares_no_code_with_what_the_scorers_train_with():
@@ -35,3 +38,29 @@ def test_it_drifts_more_with_time_and_not_at_all_at_strength_zero():
     assert abs(float(late.mean()) - 100) > abs(float(early.mean()) - 100)
     still = camera_drift(frame, 1.0, rng, strength=0.0)
     assert abs(float(still.mean()) - 100) < 6
+
+
+def _dump(path: Path, kinds: list[str], scores: list[float]) -> Path:
+    rows = ["layer,kind,score,alert_score,threshold,trained_threshold,anomalous"]
+    rows += [f"{i},{kind},{score},,1.0,1.0,False" for i, (kind, score) in enumerate(zip(kinds, scores, strict=True))]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_joining_two_dumps_keeps_what_each_scorer_finds(tmp_path):
+    kinds = ["good"] * 6 + ["pit", "short_feed"]
+    # The first scorer finds the pit, the second the short feed; their sum ranks both over every good layer.
+    first = _dump(tmp_path / "a.csv", kinds, [1, 2, 1, 2, 1, 2, 5, 1])
+    second = _dump(tmp_path / "b.csv", kinds, [1, 2, 2, 1, 1, 2, 1, 5])
+    out = subprocess.run([sys.executable, str(JOIN), str(first), str(second)], capture_output=True, text=True,
+                         check=True).stdout
+    rows = {line[:34].strip(): line[34:].split() for line in out.splitlines()[1:]}
+    assert rows["first alone"][1:] == ["1.000", "0.250"]  # pit; short feed ties three good layers, under three
+    assert rows["sum, second weighted 1.0"] == ["1.000", "1.000", "1.000"]
+
+
+def test_joining_refuses_dumps_of_different_streams(tmp_path):
+    first = _dump(tmp_path / "a.csv", ["good", "pit"], [1, 2])
+    second = _dump(tmp_path / "b.csv", ["pit", "good"], [1, 2])
+    done = subprocess.run([sys.executable, str(JOIN), str(first), str(second)], capture_output=True, text=True)
+    assert done.returncode != 0 and "not the same stream" in done.stderr
